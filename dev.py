@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""One entry point for a fresh machine that has nothing but Python 3.11+.
+
+    python3 dev.py demo   # set up .venv, dbt seed + dbt build on DuckDB, print samples
+    python3 dev.py test   # set up .venv, ruff, then the whole test suite (DuckDB, PostgreSQL, Redis)
+
+Everything else (dbt, DuckDB, the fsync CLI) is installed into ./.venv from pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".fstore-installed"
+
+
+def _run(*cmd: str | Path, env: dict[str, str] | None = None) -> None:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env)
+    if result.returncode != 0:
+        sys.exit(result.returncode)
+
+
+def ensure_venv() -> None:
+    """Create .venv and install the project with its dev extras; re-install when pyproject.toml changes."""
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    if not (BIN / "python").exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    _run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    _run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+    STAMP.write_text(wanted)
+
+
+def ensure_profiles() -> None:
+    if not (ROOT / "profiles.yml").exists():
+        shutil.copy(ROOT / "profiles.example.yml", ROOT / "profiles.yml")
+        print("created profiles.yml from profiles.example.yml")
+
+
+def tool_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("DBT_PROFILES_DIR", str(ROOT))
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    return env
+
+
+def demo() -> None:
+    ensure_venv()
+    ensure_profiles()
+    env = tool_env()
+    _run(BIN / "dbt", "seed", "--target", "duckdb", env=env)
+    _run(BIN / "dbt", "build", "--target", "duckdb", env=env)
+    _run(BIN / "python", ROOT / "scripts" / "show_demo.py", env=env)
+
+
+def test() -> None:
+    ensure_venv()
+    env = tool_env()
+    _run(BIN / "ruff", "check", "fsync", "tests", "bench", "scripts", "dev.py", env=env)
+    _run(BIN / "python", "-m", "pytest", *sys.argv[2:], env=env)
+
+
+COMMANDS = {"demo": demo, "test": test}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        print(__doc__)
+        sys.exit(2)
+    COMMANDS[sys.argv[1]]()

@@ -1,0 +1,27 @@
+{#-
+  to_utc(column, source_time_zone='UTC')
+
+  Normalise a raw timestamp (a string or a typed timestamp/date column) to the feature layer's canonical form: a
+  naive `timestamp` holding the UTC instant. An explicit offset in the value (Z, +05, +0530, +05:30) wins; a naive
+  value is a wall time in `source_time_zone` (DST overlap -> standard time, DST gap -> shifted forward by the gap).
+-#}
+{% macro to_utc(column, source_time_zone='UTC') %}
+  {% if column is none or (column is string and column | trim == '') %}
+    {{ fstore._fail('to_utc', "argument `column` is missing; pass the column or SQL expression to convert, e.g. to_utc('ordered_at', 'America/Los_Angeles').") }}
+  {% endif %}
+  {% if source_time_zone is not string or source_time_zone not in modules.pytz.all_timezones %}
+    {{ fstore._fail('to_utc', "argument `source_time_zone` is " ~ (source_time_zone | tojson)
+       ~ ", which is not an IANA time zone name; use e.g. 'UTC' or 'America/Los_Angeles'.") }}
+  {% endif %}
+  {{ return(adapter.dispatch('to_utc', 'fstore')(column, source_time_zone)) }}
+{% endmacro %}
+
+{% macro default__to_utc(column, source_time_zone) -%}
+  {%- set text = "cast(" ~ column ~ " as " ~ dbt.type_string() ~ ")" -%}
+  cast(case
+    when {{ column }} is null then null
+    when {{ fstore._has_utc_offset(text) }}
+      then cast({{ text }} as timestamp with time zone) at time zone 'UTC'
+    else (cast({{ text }} as timestamp) at time zone '{{ source_time_zone }}') at time zone 'UTC'
+  end as {{ fstore._timestamp_type() }})
+{%- endmacro %}
