@@ -1,19 +1,18 @@
 {#- Fails when the column is not the feature layer's canonical UTC type: a timestamp without time zone whose
     wall-clock value is UTC (docs/semantics.md section 1). Strings and timestamptz columns fail. -#}
 {% test is_utc_timestamp(model, column_name) %}
-  {% set found = none %}
+  {% set ns = namespace(found=none) %}
   {% if execute %}
     {% for col in adapter.get_columns_in_relation(model) %}
-      {% if col.name | lower == column_name | lower %}{% set found = col.data_type | lower %}{% endif %}
+      {% if col.name | lower == column_name | lower %}{% set ns.found = col.data_type | lower %}{% endif %}
     {% endfor %}
   {% endif %}
+  {% set found = ns.found %}
   {% set ok = found is not none and found.startswith('timestamp') and 'with time zone' not in found
-              and 'tz' not in found %}
-  {% if not execute %}
-    select 1 as failure where 1 = 0
-  {% elif ok %}
+              and not found.startswith('timestamptz') and 'tz' not in found %}
+  {% if not execute or ok %}
     select '{{ column_name }}' as column_name, '{{ found }}' as data_type where 1 = 0
   {% else %}
-    select '{{ column_name }}' as column_name, '{{ found }}' as data_type
+    select '{{ column_name }}' as column_name, '{{ found if found is not none else "(column not found)" }}' as data_type
   {% endif %}
 {% endtest %}

@@ -1,6 +1,11 @@
+-- Pins fstore.point_in_time_join: view A has a 1-day TTL and created_ts tie-breaking, view B has no TTL.
 {{ fstore.point_in_time_join(
-    labels=ref('mt_spine'), entity_keys=['user_id'], label_timestamp='feature_ts',
+    labels=ref('mt_labels'),
+    entity_keys=['user_id'],
+    label_timestamp='label_ts',
     feature_views=[
-      {'relation': ref('mt_events'), 'columns': ['amount'], 'timestamp': 'event_ts', 'ttl': '1d', 'prefix': 'a_'},
-      {'relation': ref('mt_events'), 'columns': {'amount': 'amt'}, 'timestamp': 'event_ts', 'created_timestamp': 'ingested_at', 'prefix': 'b_'},
-    ]) }}
+        {'relation': ref('mt_fv_a'), 'columns': ['score'], 'ttl': '1d', 'prefix': 'a__',
+         'created_timestamp': 'created_ts'},
+        {'relation': ref('mt_fv_b'), 'columns': {'plan': 'plan_name'}, 'prefix': 'b__'},
+    ],
+) }}
