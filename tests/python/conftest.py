@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from dbt_runner import ENGINES, DbtRunner, PgSettings, drop_schemas, write_profiles
 from warehouse import Warehouse
 

@@ -22,7 +22,7 @@ def dbt_executable() -> Path:
     """The dbt installed next to the running interpreter (the project's .venv), not whatever is on PATH."""
     candidate = Path(sys.executable).parent / ("dbt.exe" if os.name == "nt" else "dbt")
     if not candidate.exists():
-        raise RuntimeError(f"dbt not found next to {sys.executable}; install the project with `pip install -e .[dev]`")
+        raise RuntimeError(f"no dbt next to {sys.executable}: run `pip install -e .[dev]`")
     return candidate
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-
 from dbt_runner import PgSettings
 
 NULL = r"\N"
@@ -70,7 +69,8 @@ class Warehouse:
                 con.close()
 
     def load_table(
-        self, schema: str, table: str, columns: Sequence[Column], rows: Sequence[dict[str, Any]], tmp_dir: Path
+        self, schema: str, table: str, columns: Sequence[Column], rows: Sequence[dict[str, Any]],
+        tmp_dir: Path,
     ) -> None:
         ddl = ", ".join(f'"{c.name}" {c.sql_type}' for c in columns)
         data = to_csv(columns, rows)
