@@ -1,0 +1,78 @@
+"""Wrong macro arguments fail at compile time, naming the argument and the fix (on every engine)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import Engine
+
+ROLLING = (
+    "{{{{ fstore.rolling_agg(spine='s', events='e', entity_keys={keys}, "
+    "aggregations={aggs}, windows={windows}) }}}}"
+)
+COUNT = "[{'name': 'n', 'agg': 'count_rows'}]"
+
+CASES = {
+    "unknown aggregation": (
+        ROLLING.format(keys="['user_id']", aggs="[{'name': 'x', 'agg': 'median', 'column': 'amount'}]",
+                       windows="['30d']"),
+        ["aggregation 'x' has unknown agg 'median'", "use one of count_rows, count, sum, avg, min, max"],
+    ),
+    "window written as '30 days'": (
+        ROLLING.format(keys="['user_id']", aggs=COUNT, windows="['30 days']"),
+        ["argument `windows` is \"30 days\"", "e.g. '30d'"],
+    ),
+    "missing entity key": (
+        ROLLING.format(keys="[]", aggs=COUNT, windows="['30d']"),
+        ["argument `entity_keys` is missing", "entity_keys=['user_id']"],
+    ),
+    "aggregation without its column": (
+        ROLLING.format(keys="['user_id']", aggs="[{'name': 's', 'agg': 'sum'}]", windows="['30d']"),
+        ["aggregation 's' (sum) needs a 'column'"],
+    ),
+    "label relation without the timestamp column": (
+        "{{ fstore.point_in_time_join(labels=ref('mt_fv_b'), entity_keys=['user_id'], label_timestamp='label_ts',"
+        " feature_views=[{'relation': ref('mt_fv_a'), 'columns': ['score']}]) }}",
+        ["has no column `label_ts`", "named by `entity_keys/label_timestamp`"],
+    ),
+    "feature column collision": (
+        "{{ fstore.point_in_time_join(labels=ref('mt_labels'), entity_keys=['user_id'],"
+        " feature_views=[{'relation': ref('mt_fv_a'), 'columns': ['score']},"
+        " {'relation': ref('mt_fv_a'), 'columns': ['score']}]) }}",
+        ["output column 'feature_ts' of feature_views[1] collides with feature_views[0]", "set a distinct 'prefix'"],
+    ),
+    "ttl in calendar units": (
+        "{{ fstore.point_in_time_join(labels=ref('mt_labels'), entity_keys=['user_id'],"
+        " feature_views=[{'relation': ref('mt_fv_a'), 'columns': ['score'], 'ttl': '1 month'}]) }}",
+        ["argument `feature_views[0].ttl` is \"1 month\""],
+    ),
+    "unknown time zone": (
+        "select {{ fstore.to_utc('raw_ts', 'Pacific Time') }} from {{ ref('mt_raw_times') }}",
+        ["argument `source_time_zone` is \"Pacific Time\"", "IANA time zone name"],
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def seeded(engine: Engine) -> Engine:
+    engine.dbt.ok("seed", "--select", "path:seeds/macro_tests")
+    return engine
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_wrong_arguments_fail_at_compile_time_with_the_fix(seeded: Engine, case: str) -> None:
+    sql, expected_fragments = CASES[case]
+    result = seeded.dbt.run("compile", "--inline", sql)
+    assert result.returncode != 0, f"{case}: compiled although it should not have:\n{result.tail()}"
+    output = " ".join(result.output.split())
+    for fragment in expected_fragments:
+        assert fragment in output, f"{case}: expected {fragment!r} in dbt's message:\n{result.tail()}"
+
+
+def test_valid_arguments_compile(seeded: Engine) -> None:
+    """The same shapes, written correctly, compile: the failures above are about the arguments."""
+    result = seeded.dbt.ok(
+        "compile", "--inline",
+        ROLLING.format(keys="['user_id']", aggs=COUNT, windows="['30d', '12h']"),
+    )
+    assert "n_30d" in result.output and "n_12h" in result.output
