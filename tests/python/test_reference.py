@@ -157,3 +157,51 @@ def test_reference_point_in_time_join(built: Engine, dataset: Dataset) -> None:
         label = {c: exp[c] for c in ("entity_id", "label_ts", "label")}
         diffs += _diff_rows(f"label row #{i} {label}", exp, act)
     _assert_no_diffs("ref_pit", built, diffs, context)
+
+
+def test_reference_data_hits_the_edges(dataset: Dataset) -> None:
+    """The generator must keep producing the edge cases the comparison is meant to pin (no dbt needed)."""
+    t = dataset.tables
+    widths = [ref.parse_duration(w) for w in ("1h", "1d", "7d", "30d")]
+    events_at: dict[tuple[Any, datetime], int] = defaultdict(int)
+    for e in t["events"]:
+        events_at[(e["entity_id"], e["event_ts"])] += 1
+    us = ref.parse_duration("1s") / 1_000_000
+    spine = t["spine"]
+    hits = {
+        "event exactly at t (excluded)": sum(events_at[(s["entity_id"], s["ts"])] > 0 for s in spine),
+        "event exactly at t - W (included)": sum(
+            events_at[(s["entity_id"], s["ts"] - w)] > 0 for s in spine for w in widths),
+        "event at t - W - 1us (excluded)": sum(
+            events_at[(s["entity_id"], s["ts"] - w - us)] > 0 for s in spine for w in widths),
+        "duplicate spine rows": len(spine) - len({s["spine_id"] for s in spine}),
+    }
+    ingested = {(v["entity_id"], v["ingested_at"]) for v in t["event_versions"]}
+    hits["version ingested exactly at t"] = sum((s["entity_id"], s["ts"]) in ingested for s in spine)
+    hits["version ingested 1us after t"] = sum((s["entity_id"], s["ts"] + us) in ingested for s in spine)
+    hits["version with NULL ingested_at"] = sum(v["ingested_at"] is None for v in t["event_versions"])
+    hits["version with NULL event_ts"] = sum(v["event_ts"] is None for v in t["event_versions"])
+
+    pit = ref.point_in_time_join(t["labels"], ["entity_id"], _views(dataset), "label_ts")
+    two_days, six_hours = ref.parse_duration("2d"), ref.parse_duration("6h")
+    tied = defaultdict(list)
+    for r in t["fv_a"]:
+        tied[(r["entity_id"], r["feature_ts"])].append(r["created_ts"])
+    matched_a = [p for p in pit if p["a_feature_ts"] is not None]
+    siblings = [tied[(p["entity_id"], p["a_feature_ts"])] for p in matched_a]
+    labels = t["labels"]
+    hits |= {
+        "label exactly at feature_ts + ttl (a)": sum(
+            p["a_feature_ts"] == p["label_ts"] - two_days for p in matched_a),
+        "label exactly at feature_ts + ttl (b)": sum(
+            p["b_feature_ts"] is not None and p["b_feature_ts"] == p["label_ts"] - six_hours for p in pit),
+        "label exactly at feature_ts": sum(p["a_feature_ts"] == p["label_ts"] for p in matched_a),
+        "match decided by created_ts": sum(len(c) > 1 for c in siblings),
+        "tie against a NULL created_ts": sum(len(c) > 1 and None in c for c in siblings),
+        "matched row with NULL value": sum(p["a_f_int"] is None for p in matched_a),
+        "label outside every ttl": sum(p["a_feature_ts"] is None and p["b_feature_ts"] is None for p in pit),
+        "duplicate label rows": len(labels) - len({tuple(r.items()) for r in labels}),
+        "label with NULL key or time": sum(r["entity_id"] is None or r["label_ts"] is None for r in labels),
+    }
+    thin = {k: v for k, v in hits.items() if v < 20}
+    assert not thin, f"seed {SEED}: too few cases of {thin} (all counts: {hits})"
