@@ -1,0 +1,3 @@
+from fsync.cli import main
+
+main()

@@ -1,0 +1,141 @@
+"""Typed text encoding of feature values, shared by every online store.
+
+Each value is one string: a one-letter type tag then the value, so that int/float/decimal/bool/string/
+timestamp/date round-trip exactly and NULL (`n`) is told apart from an absent field or entity.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from fsync.errors import FsyncError
+
+NULL = "n"
+Encoder = Callable[[Any], str]
+
+
+def _int(v: Any) -> str:
+    return NULL if v is None else "i%d" % v
+
+
+def _float(v: Any) -> str:
+    return NULL if v is None else "f" + repr(float(v))
+
+
+def _decimal(v: Any) -> str:
+    return NULL if v is None else "d" + str(v)
+
+
+def _bool(v: Any) -> str:
+    return NULL if v is None else ("b1" if v else "b0")
+
+
+def _str(v: Any) -> str:
+    return NULL if v is None else "s" + v
+
+
+def _timestamp(v: Any) -> str:
+    return NULL if v is None else "t" + v.isoformat()
+
+
+def encode_value(v: Any) -> str:
+    """Encode any supported Python value (slower than the per-column encoders)."""
+    if v is None:
+        return NULL
+    if isinstance(v, bool):
+        return _bool(v)
+    if isinstance(v, int):
+        return _int(v)
+    if isinstance(v, float):
+        return _float(v)
+    if isinstance(v, Decimal):
+        return _decimal(v)
+    if isinstance(v, str):
+        return _str(v)
+    if isinstance(v, datetime):
+        return _timestamp(v)
+    if isinstance(v, date):
+        return "D" + v.isoformat()
+    if isinstance(v, time):
+        return "T" + v.isoformat()
+    if isinstance(v, UUID):
+        return "s" + str(v)
+    raise FsyncError(f"cannot encode a value of Python type {type(v).__name__} ({v!r}) for the online store.")
+
+
+def decode_value(text: str) -> Any:
+    tag, body = text[:1], text[1:]
+    if tag == "n":
+        return None
+    if tag == "i":
+        return int(body)
+    if tag == "f":
+        return float(body)
+    if tag == "d":
+        return Decimal(body)
+    if tag == "b":
+        return body == "1"
+    if tag == "s":
+        return body
+    if tag == "t":
+        return datetime.fromisoformat(body)
+    if tag == "D":
+        return date.fromisoformat(body)
+    if tag == "T":
+        return time.fromisoformat(body)
+    raise ValueError(f"not an fsync-encoded value: {text!r}")
+
+
+# Type families: the contract's declared type and the warehouse's actual type must be in the same family.
+_FAMILIES: list[tuple[str, str]] = [
+    (r"(u?(tiny|small|big|huge)?int(eger)?|int[1248]|long|u?hugeint|serial|bigserial)", "int"),
+    (r"(double( precision)?|float[48]?|real)", "float"),
+    (r"(decimal|numeric)(\(.*\))?", "decimal"),
+    (r"bool(ean)?", "bool"),
+    (r"(varchar|text|string|char|character( varying)?|bpchar|nvarchar)(\(.*\))?", "string"),
+    (r"(timestamp(_us|_ms|_ns|_s)?( without time zone)?|datetime)(\(\d\))?", "timestamp"),
+    (r"(timestamptz|timestamp with time zone|timestamp\(\d\) with time zone)", "timestamptz"),
+    (r"date", "date"),
+    (r"time( without time zone)?", "time"),
+    (r"uuid", "uuid"),
+]
+
+
+def type_family(data_type: str) -> str:
+    t = re.sub(r"\s+", " ", data_type.strip().lower())
+    for pattern, family in _FAMILIES:
+        if re.fullmatch(pattern, t):
+            return family
+    return "other:" + t
+
+
+_ENCODERS: dict[str, Encoder] = {
+    "int": _int,
+    "float": _float,
+    "decimal": _decimal,
+    "bool": _bool,
+    "string": _str,
+    "timestamp": _timestamp,
+    "timestamptz": _timestamp,
+}
+
+
+def encoder_for(data_type: str) -> Encoder:
+    """The fastest encoder for a column of this warehouse type (generic for the rare ones)."""
+    return _ENCODERS.get(type_family(data_type), encode_value)
+
+
+def entity_key(values: tuple[Any, ...]) -> str:
+    """The text of an entity key: the key values joined by `|` (`\\` and `|` escaped inside string parts)."""
+    parts = []
+    for v in values:
+        s = v.isoformat() if isinstance(v, datetime | date) else str(v)
+        if "|" in s or "\\" in s:
+            s = s.replace("\\", "\\\\").replace("|", "\\|")
+        parts.append(s)
+    return "|".join(parts)

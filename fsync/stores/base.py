@@ -1,0 +1,91 @@
+"""The online store interface. Both implementations (Redis, SQLite) pass one shared contract test suite.
+
+A record is one entity of one view version: its encoded fields (features plus the META fields), and the
+instant (microseconds, UTC) after which it is no longer served (feature_ts + ttl, inclusive).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fsync.encoding import decode_value
+from fsync.timeutil import to_us
+
+FEATURE_TS = "__feature_ts"
+PUSHED_AT = "__pushed_at"
+EXPIRES_AT = "__expires_at"
+GENERATION = "__gen"
+META = (FEATURE_TS, PUSHED_AT, EXPIRES_AT, GENERATION)
+
+
+@dataclass(frozen=True)
+class Record:
+    entity: str
+    fields: list[str]  # flat [name, encoded value, name, encoded value, ...], META fields included
+    expires_at_us: int
+
+
+def decode_fields(raw: dict[str, str]) -> dict[str, Any]:
+    """Feature values by name, plus `__feature_ts` and `__pushed_at` decoded (the bookkeeping fields dropped)."""
+    return {k: decode_value(v) for k, v in raw.items() if k not in (EXPIRES_AT, GENERATION)}
+
+
+def alive(raw: dict[str, str], now: datetime) -> bool:
+    return int(raw[EXPIRES_AT]) >= to_us(now)
+
+
+class OnlineStore(ABC):
+    """One small interface: write whole entities atomically, read them back, keep a watermark per view."""
+
+    @abstractmethod
+    def write(self, view: str, records: list[Record], expire_offset_ms: int = 0) -> None:
+        """Replace each record's entity atomically (no reader sees half old, half new fields).
+
+        expire_offset_ms shifts a store's *physical* expiry clock (wall now - as_of) so that a push made
+        with an explicit --as-of keeps each value for the same remaining lifetime; reads with an explicit
+        `now` always use the exact expiry instant stored with the record.
+        """
+
+    @abstractmethod
+    def raw(self, view: str, entity: str) -> dict[str, str] | None:
+        """The stored encoded fields of one entity, or None when absent (expired entries may still show)."""
+
+    @abstractmethod
+    def scan(self, view: str) -> Iterator[tuple[str, dict[str, str]]]:
+        """Every stored (entity, encoded fields) of a view."""
+
+    @abstractmethod
+    def delete_stale(self, view: str, generation: int) -> int:
+        """Delete the view's entities not written by `generation` (after a full refresh); returns how many."""
+
+    @abstractmethod
+    def get_watermark(self, view: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def set_watermark(self, view: str, watermark: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the store is, secrets redacted."""
+
+    def purge_expired(self, view: str, now: datetime) -> int:
+        """Physically drop entries expired at `now` (a store with native expiry need not)."""
+        return 0
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+    def get(self, view: str, entity: str, now: datetime) -> dict[str, Any] | None:
+        """The decoded features of an entity served at `now`, or None when absent or expired."""
+        raw = self.raw(view, entity)
+        if raw is None or not alive(raw, now):
+            return None
+        return decode_fields(raw)
+
+    def snapshot(self, view: str, now: datetime) -> dict[str, dict[str, str]]:
+        """Every entity served at `now` with its encoded fields (for tests and comparisons)."""
+        return {e: raw for e, raw in self.scan(view) if alive(raw, now)}

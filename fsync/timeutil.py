@@ -1,0 +1,46 @@
+"""Durations (`<int><d|h|m|s>`, as in docs/semantics.md) and naive-UTC timestamps."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from fsync.errors import FsyncError
+
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+EPOCH = datetime(1970, 1, 1)
+
+
+def parse_duration(value: object, what: str) -> int:
+    """Seconds of a duration written `<integer><unit>` (unit d, h, m or s)."""
+    match = re.fullmatch(r"([0-9]+)([dhms])", str(value).strip()) if isinstance(value, str) else None
+    if not match or int(match.group(1)) <= 0:
+        raise FsyncError(
+            f"{what} is {value!r}; write a positive duration as <integer><unit> with unit d, h, m or s, e.g. '2d'."
+        )
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def parse_as_of(value: str | None) -> datetime:
+    """A naive UTC timestamp from ISO text (an offset is converted to UTC); None means the wall clock now."""
+    if value is None:
+        return datetime.now(UTC).replace(tzinfo=None)
+    try:
+        ts = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise FsyncError(f"--as-of {value!r} is not an ISO timestamp such as 2024-06-01T00:00:00Z.") from None
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
+    return ts
+
+
+def to_us(ts: datetime) -> int:
+    """Microseconds since the epoch of a naive UTC timestamp (exact integer arithmetic)."""
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
+    delta = ts - EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)

@@ -1,0 +1,3 @@
+{{ fstore.point_in_time_join(ref('labels_user'), ['user_id'], [
+  {'relation': ref('user_stats', v=1), 'columns': ['f_int', 'f_float', 'f_dec', 'f_bool', 'f_str', 'f_ts'],
+   'ttl': '2d'}]) }}
