@@ -127,6 +127,16 @@
     from {{ events }}
     where {{ known.ingested_at }} is not null
   ),
+  {#- Validity of each version: until the next version of its key was ingested. Computed before any filter on
+      event_ts, so a later version with a NULL event_ts still supersedes (and then counts nowhere). #}
+  _fstore_timeline as (
+    select
+      *,
+      lead({{ known.ingested_at }}) over (
+        partition by {{ known.key | join(', ') }} order by {{ known.ingested_at }}
+      ) as _fstore_known_until
+    from _fstore_versions
+  ),
   {%- endif %}
   _fstore_events as (
     select
@@ -135,12 +145,10 @@
       {% for c in value_columns %}{{ c }} as _fstore_v{{ loop.index0 }}, {% endfor %}
       {%- if known %}
       {{ known.ingested_at }} as _fstore_known_from,
-      lead({{ known.ingested_at }}) over (
-        partition by {{ known.key | join(', ') }} order by {{ known.ingested_at }}
-      ) as _fstore_known_until,
+      _fstore_known_until,
       {%- endif %}
       {{ fstore._floor_div(fstore._epoch_us(event_ts), bucket_us) }} as _fstore_bucket
-    from {{ '_fstore_versions' if known else events }}
+    from {{ '_fstore_timeline' if known else events }}
     where {{ event_ts }} is not null
   ),
   _fstore_probe as (
