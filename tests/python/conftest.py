@@ -10,24 +10,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from dbt_runner import ENGINES, DbtRunner, PgSettings, drop_schemas, write_profiles
-from warehouse import Warehouse
-
-
-@dataclass(frozen=True)
-class Engine:
-    """Everything a test needs to run dbt on one engine and look at the result."""
-
-    name: str
-    dbt: DbtRunner
-    warehouse: Warehouse
-    model_schema: str  # where dbt builds models and seeds
-    reference_schema: str  # where test_reference loads the `fstore_reference` source tables
-    work_dir: Path
+from dbt_runner import ENGINES, PgSettings, drop_schemas, write_profiles
+from harness import Engine, make_engine
 
 
 @pytest.fixture(scope="session")
@@ -51,10 +38,13 @@ def profiles_dir(session_dir: Path) -> Path:
 def pg_schema(pg_settings: PgSettings) -> Iterator[str]:
     try:
         pg_settings.connect().close()
+        problem = None
     except Exception as exc:  # noqa: BLE001 - any connection error means the same thing here
+        problem = str(exc).strip()
+    if problem is not None:
         pytest.fail(
             f"PostgreSQL is unreachable at {pg_settings.describe()} (set FSTORE_PG_HOST/PORT/USER/PASSWORD/"
-            f"DATABASE): {exc}",
+            f"DATABASE): {problem}",
             pytrace=False,
         )
     schema = f"fstore_pytest_{secrets.token_hex(4)}"
@@ -62,35 +52,13 @@ def pg_schema(pg_settings: PgSettings) -> Iterator[str]:
     drop_schemas(pg_settings, schema)
 
 
-def _engine(name: str, request: pytest.FixtureRequest, session_dir: Path, profiles_dir: Path) -> Engine:
-    pg_settings: PgSettings = request.getfixturevalue("pg_settings")
-    duckdb_path = session_dir / "fstore.duckdb"
-    env = {
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DBT_USE_COLORS": "false",
-        "FSTORE_DUCKDB_PATH": str(duckdb_path),
-    }
-    if name == "duckdb":
-        model_schema, reference_schema = "main", "fstore_reference"
-    else:
-        model_schema = request.getfixturevalue("pg_schema")
-        reference_schema = f"{model_schema}_reference"
-        env["FSTORE_PG_SCHEMA"] = model_schema
-    env["FSTORE_REFERENCE_SCHEMA"] = reference_schema
-    work_dir = session_dir / name
-    runner = DbtRunner(
-        target=name, profiles_dir=profiles_dir, target_path=work_dir / "target",
-        log_path=work_dir / "logs", env=env,
-    )
-    return Engine(
-        name=name, dbt=runner, warehouse=Warehouse(name, duckdb_path, pg_settings),
-        model_schema=model_schema, reference_schema=reference_schema, work_dir=work_dir,
-    )
-
-
 @pytest.fixture(
     scope="session",
     params=[pytest.param(e, marks=[pytest.mark.postgres] if e == "postgres" else []) for e in ENGINES],
 )
-def engine(request: pytest.FixtureRequest, session_dir: Path, profiles_dir: Path) -> Engine:
-    return _engine(request.param, request, session_dir, profiles_dir)
+def engine(
+    request: pytest.FixtureRequest, session_dir: Path, profiles_dir: Path, pg_settings: PgSettings
+) -> Engine:
+    # Only the postgres engine asks for the schema, so DuckDB-only runs never need the server.
+    pg_schema = request.getfixturevalue("pg_schema") if request.param == "postgres" else None
+    return make_engine(request.param, session_dir, profiles_dir, pg_settings, pg_schema)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from conftest import Engine
+from harness import Engine
 
 
 def test_dbt_build(engine: Engine) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import reference as ref
-from conftest import Engine
+from harness import Engine
 from reference_data import COLUMNS, Dataset, generate
 
 SEED = int(os.environ.get("FSTORE_REFERENCE_SEED", "20240101"))
