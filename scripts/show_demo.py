@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = {
     # latest version of the versioned feature view (latest_version: 2)
     "user_purchase_features_v2": "order by purchase_count_30d desc, user_id, feature_ts",
-    "training_churn": "order by label_ts, user_id",
+    "training_churn": "order by purchase__purchase_count_30d desc nulls last, label_ts, user_id",
 }
 SAMPLE_ROWS = 5
 

@@ -50,6 +50,11 @@ CASES = {
         "select {{ fstore.to_utc('raw_ts', 'Pacific Time') }} from {{ ref('mt_raw_times') }}",
         ["argument `source_time_zone` is \"Pacific Time\"", "IANA time zone name"],
     ),
+    "feature view without meta": (
+        "{{ fstore.point_in_time_join(labels=ref('mt_labels'), entity_keys=['user_id'],"
+        " feature_views=[fstore.feature_view('mt_spine', columns=['feature_ts'])]) }}",
+        ["model 'mt_spine' has no meta.feature_view block", "declare entity_keys, timestamp and ttl"],
+    ),
 }
 
 
