@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Engine
+from harness import Engine
 
 ROLLING = (
     "{{{{ fstore.rolling_agg(spine='s', events='e', entity_keys={keys}, "
