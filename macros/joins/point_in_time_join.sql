@@ -60,8 +60,10 @@
       {% set source_col = fstore._as_column_list(source_col, where ~ ".columns", m)[0] %}
       {% set out = prefix ~ fstore._as_column_list(alias, where ~ ".columns (alias)", m)[0] %}
       {% if out | lower in outputs_seen or out | lower in (keys + [label_ts]) | map('lower') | list %}
+        {% set other = outputs_seen.get(out | lower) %}
         {{ fstore._fail(m, "output column '" ~ out ~ "' of " ~ where ~ " collides with "
-           ~ (outputs_seen.get(out | lower) or 'a label column') ~ "; set a distinct 'prefix' on the feature view or alias the column with 'columns': {'" ~ source_col ~ "': '<new name>'}.") }}
+           ~ ('a label column' if other is none else ('its own matched timestamp column' if other == where else other))
+           ~ "; set a distinct 'prefix' on the feature view or alias the column with 'columns': {'" ~ source_col ~ "': '<new name>'}.") }}
       {% endif %}
       {% do outputs_seen.update({out | lower: where}) %}
       {% if not loop.first %}{% do cols.append({'source': source_col, 'output': out}) %}{% endif %}

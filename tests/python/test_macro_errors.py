@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from harness import Engine
 
 ROLLING = (
@@ -31,7 +30,8 @@ CASES = {
         ["aggregation 's' (sum) needs a 'column'"],
     ),
     "label relation without the timestamp column": (
-        "{{ fstore.point_in_time_join(labels=ref('mt_fv_b'), entity_keys=['user_id'], label_timestamp='label_ts',"
+        "{{ fstore.point_in_time_join(labels=ref('mt_fv_b'), entity_keys=['user_id'],"
+        " label_timestamp='label_ts',"
         " feature_views=[{'relation': ref('mt_fv_a'), 'columns': ['score']}]) }}",
         ["has no column `label_ts`", "named by `entity_keys/label_timestamp`"],
     ),
@@ -39,7 +39,10 @@ CASES = {
         "{{ fstore.point_in_time_join(labels=ref('mt_labels'), entity_keys=['user_id'],"
         " feature_views=[{'relation': ref('mt_fv_a'), 'columns': ['score']},"
         " {'relation': ref('mt_fv_a'), 'columns': ['score']}]) }}",
-        ["output column 'feature_ts' of feature_views[1] collides with feature_views[0]", "set a distinct 'prefix'"],
+        [
+            "output column 'feature_ts' of feature_views[1] collides with feature_views[0]",
+            "set a distinct 'prefix'",
+        ],
     ),
     "ttl in calendar units": (
         "{{ fstore.point_in_time_join(labels=ref('mt_labels'), entity_keys=['user_id'],"
@@ -52,7 +55,7 @@ CASES = {
     ),
     "feature view without meta": (
         "{{ fstore.point_in_time_join(labels=ref('mt_labels'), entity_keys=['user_id'],"
-        " feature_views=[fstore.feature_view('mt_spine', columns=['feature_ts'])]) }}",
+        " feature_views=[fstore.feature_view('mt_spine', columns={'user_id': 'spine_user'})]) }}",
         ["model 'mt_spine' has no meta.feature_view block", "declare entity_keys, timestamp and ttl"],
     ),
 }

@@ -6,7 +6,6 @@ import subprocess
 from pathlib import Path
 
 import duckdb
-
 from dbt_runner import PROJECT_DIR, dbt_executable
 
 CONSUMER_FILES = {
@@ -32,7 +31,9 @@ consumer:
       path: "{{ env_var('CONSUMER_DUCKDB') }}"
       settings: {TimeZone: UTC}
 """,
-    "seeds/orders.csv": "customer_id,ordered_at,total\n1,2024-01-01T10:00:00Z,5.00\n1,2024-01-02 02:00:00,7.00\n",
+    "seeds/orders.csv": (
+        "customer_id,ordered_at,total\n1,2024-01-01T10:00:00Z,5.00\n1,2024-01-02 02:00:00,7.00\n"
+    ),
     "models/customer_features.sql": """
 with orders as (
     select customer_id, {{ fstore.to_utc('ordered_at', 'Europe/Berlin') }} as event_ts, total
