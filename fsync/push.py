@@ -16,7 +16,7 @@ from typing import Any
 
 from fsync.artifacts import FeatureView, Registry
 from fsync.encoding import encoder_for, entity_key, type_family
-from fsync.errors import CheckFailed, FsyncError
+from fsync.errors import CheckFailed, FsyncError, InfraUnavailable
 from fsync.stores.base import EXPIRES_AT, FEATURE_TS, GENERATION, META, PUSHED_AT, OnlineStore, Record
 from fsync.timeutil import to_us
 from fsync.warehouse import LatestRowsQuery, Reader, Window
@@ -108,6 +108,7 @@ def push_view(view: FeatureView, reader: Reader, store: OnlineStore, opts: PushO
               progress: Progress | None = None) -> ViewResult:
     """Push one view; raises FsyncError (nothing written) on bad meta or data, InfraUnavailable on outages."""
     started = time.perf_counter()
+    instance = store.instance()
     actual = reader.columns(view.schema, view.alias)
     validate_schema(view, actual)
     columns = feature_columns(view, actual)
@@ -176,6 +177,9 @@ def push_view(view: FeatureView, reader: Reader, store: OnlineStore, opts: PushO
     if full:
         result.deleted = store.delete_stale(view.store_id, generation)
     result.deleted += store.purge_expired(view.store_id, opts.as_of)
+    if store.instance() != instance:
+        raise InfraUnavailable(f"the online store restarted while {view.id} was being pushed ({store.describe()});"
+                               " writes may be lost, so the watermark was not advanced: push again.")
     prev_created = watermark.get("created_max") if watermark and not full else None
     new_created = max(filter(None, [created_max.isoformat() if created_max else None, prev_created]), default=None)
     store.set_watermark(view.store_id, {

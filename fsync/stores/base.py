@@ -72,6 +72,10 @@ class OnlineStore(ABC):
     def describe(self) -> str:
         """Where the store is, secrets redacted."""
 
+    def instance(self) -> str:
+        """Identifies the store's server instance: a change during a push means a restart may have lost writes."""
+        return "local"
+
     def purge_expired(self, view: str, now: datetime) -> int:
         """Physically drop entries expired at `now` (a store with native expiry need not)."""
         return 0

@@ -151,6 +151,9 @@ class RedisStore(OnlineStore):
     def set_watermark(self, view: str, watermark: dict[str, Any]) -> None:
         self._call("write watermark", lambda: self.r.hset(self._watermarks(), view, json.dumps(watermark)))
 
+    def instance(self) -> str:
+        return str(self._call("info", lambda: self.r.info("server"))["run_id"])
+
     def ping(self) -> None:
         self._call("ping", self.r.ping)
 
