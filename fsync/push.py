@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fsync.artifacts import FeatureView, Registry
-from fsync.encoding import encoder_for, entity_key, type_family
+from fsync.encoding import column_encoder, entity_key, type_family
 from fsync.errors import CheckFailed, FsyncError, InfraUnavailable
-from fsync.stores.base import EXPIRES_AT, FEATURE_TS, GENERATION, META, PUSHED_AT, OnlineStore, Record
-from fsync.timeutil import to_us
+from fsync.stores.base import EXPIRES_AT, FEATURE_TS, GENERATION, META, PUSHED_AT, Batch, OnlineStore
+from fsync.timeutil import EPOCH, MICROSECOND, to_us
 from fsync.warehouse import LatestRowsQuery, Reader, Window
 
 Progress = Callable[[str, int, int], None]  # (view id, rows done, rows total)
@@ -114,12 +114,6 @@ def push_view(view: FeatureView, reader: Reader, store: OnlineStore, opts: PushO
     columns = feature_columns(view, actual)
     q = LatestRowsQuery(view, columns, reader.param)
 
-    null_row = reader.one(*q.null_key_example())
-    if null_row is not None:
-        raise FsyncError(f"view {view.id}: NULL entity key in column(s) "
-                         f"{', '.join(k for k, v in zip(view.entity_keys, null_row, strict=False) if v is None)}"
-                         f"; example row: {_example(view, null_row)}. Nothing of {view.id} was written.")
-
     watermark = store.get_watermark(view.store_id)
     alive_from = opts.as_of - timedelta(seconds=view.ttl_seconds)
     full = opts.full_refresh or watermark is None
@@ -135,7 +129,13 @@ def push_view(view: FeatureView, reader: Reader, store: OnlineStore, opts: PushO
         window = Window(opts.as_of, alive_from, since_ts=datetime.fromisoformat(watermark["as_of"]) - lookback,
                         since_created=datetime.fromisoformat(created_wm) - lookback if created_wm else None)
 
-    total, n_dup, created_max = reader.one(*q.preflight(window)) or (0, 0, None)
+    total, n_dup, created_max, n_null = reader.one(*q.preflight(window)) or (0, 0, None, 0)
+    null_row = reader.one(*q.null_key_example()) if n_null else None
+    if null_row is not None:
+        raise FsyncError(f"view {view.id}: NULL entity key in column(s) "
+                         f"{', '.join(k for k, v in zip(view.entity_keys, null_row, strict=False) if v is None)}"
+                         f"; example row: {_example(view, null_row)}. Nothing of {view.id} was written.")
+
     if n_dup:
         dup = reader.one(*q.duplicate_example(window))
         raise FsyncError(f"view {view.id}: duplicate rows for the same ({', '.join(view.system_columns)}); "
@@ -148,33 +148,34 @@ def push_view(view: FeatureView, reader: Reader, store: OnlineStore, opts: PushO
         return result
 
     n_keys, ttl_us = len(view.entity_keys), view.ttl_seconds * 1_000_000
-    encoders = [encoder_for(actual.get(c) or next(v for k, v in actual.items() if k.lower() == c.lower()))
-                for c in columns]
-    names = columns
-    meta_tail = [PUSHED_AT, "t" + opts.as_of.isoformat(), GENERATION, str(generation)]
-    wall = opts.wall_now or opts.as_of
-    offset_ms = (to_us(wall) - to_us(opts.as_of)) // 1000
-    ts_index = n_keys
+    lower = {k.lower(): v for k, v in actual.items()}
+    encoders = [column_encoder(lower[c.lower()]) for c in columns]
+    names = [*columns, FEATURE_TS, EXPIRES_AT]
+    constants = [PUSHED_AT, "t" + opts.as_of.isoformat(), GENERATION, str(generation)]
+    offset_ms = (to_us(opts.wall_now or opts.as_of) - to_us(opts.as_of)) // 1000
+    single_key = n_keys == 1 and type_family(lower[view.entity_keys[0].lower()]) in ("int", "string")
+    # An incremental push after a completed push with the same fields overwrites every field of a hash.
+    same_fields = not full and watermark is not None and watermark.get("fields") == names
     written = 0
     sql, params = q.latest_rows(window)
     for rows in reader.stream(sql, params, opts.batch_size):
-        records = []
-        for row in rows:
-            ts = row[ts_index]
-            expires = to_us(ts) + ttl_us
-            fields: list[str] = []
-            for name, enc, value in zip(names, encoders, row[n_keys + 1 :], strict=True):
-                fields.append(name)
-                fields.append(enc(value))
-            fields += (FEATURE_TS, "t" + ts.isoformat(), EXPIRES_AT, str(expires))
-            fields += meta_tail
-            key = row[0] if n_keys == 1 and type(row[0]) is int else None
-            records.append(Record(str(key) if key is not None else entity_key(row[:n_keys]), fields, expires))
-        store.write(view.store_id, records, offset_ms)
-        written += len(records)
+        cols = list(zip(*rows, strict=True))
+        timestamps = cols[n_keys]
+        expires = [(ts - EPOCH) // MICROSECOND + ttl_us for ts in timestamps]
+        encoded = [enc(col) for enc, col in zip(encoders, cols[n_keys + 1 :], strict=True)]
+        encoded.append(["t" + ts.isoformat() for ts in timestamps])
+        encoded.append([str(e) for e in expires])
+        if single_key:
+            entities = [entity_key((k,)) if isinstance(k, str) else str(k) for k in cols[0]]
+        else:
+            entities = [entity_key(row[:n_keys]) for row in rows]
+        store.write(view.store_id, Batch(names, constants, entities, expires, encoded, same_fields), offset_ms)
+        written += len(rows)
         if progress:
             progress(view.id, written, int(total))
-    if full:
+    store.flush()
+    if full and watermark is not None:
+        # Without a watermark every stored entity of the view has this generation: nothing can be stale.
         result.deleted = store.delete_stale(view.store_id, generation)
     result.deleted += store.purge_expired(view.store_id, opts.as_of)
     if store.instance() != instance:
@@ -184,7 +185,7 @@ def push_view(view: FeatureView, reader: Reader, store: OnlineStore, opts: PushO
     new_created = max(filter(None, [created_max.isoformat() if created_max else None, prev_created]), default=None)
     store.set_watermark(view.store_id, {
         "as_of": opts.as_of.isoformat(), "created_max": new_created, "generation": generation,
-        "rows": written, "mode": result.mode,
+        "rows": written, "mode": result.mode, "fields": names,
     })
     result.rows = written
     result.seconds = round(time.perf_counter() - started, 3)

@@ -9,6 +9,7 @@ from fsync.errors import FsyncError
 
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 EPOCH = datetime(1970, 1, 1)
+MICROSECOND = timedelta(microseconds=1)
 
 
 def parse_duration(value: object, what: str) -> int:

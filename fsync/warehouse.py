@@ -73,13 +73,15 @@ class LatestRowsQuery:
         return sql, params
 
     def preflight(self, w: Window) -> tuple[str, list[Any]]:
-        """One row: rows to push, number of entities whose latest row is ambiguous, max created_ts."""
+        """One row: rows to push, entities whose latest row is ambiguous, max created_ts, rows with a NULL key."""
         cols = self.keys + [self.ts] + ([self.created] if self.created else [])
         base, params = self._base(w, cols)
         created_max = f"max({self.created})" if self.created else "cast(null as timestamp)"
+        null_keys = " or ".join(f"{k} is null" for k in self.keys)
         sql = (
             f"select count(*) filter (where _rn = 1 and {self.ts} >= {self.p}),"
-            f" count(*) filter (where _rk = 1) - count(*) filter (where _rn = 1), {created_max}"
+            f" count(*) filter (where _rk = 1) - count(*) filter (where _rn = 1), {created_max},"
+            f" (select count(*) from {self.rel} where {null_keys})"
             f" from (select *, row_number() {self.over} as _rn, rank() {self.over} as _rk from ({base}) as _b) as _r"
         )
         return sql, [w.alive_from] + params
@@ -122,13 +124,16 @@ class DuckDBReader:
                 ) from None
             raise InfraUnavailable(f"cannot open DuckDB file {path}: {exc}") from None
         self.con.execute("set TimeZone = 'UTC'")
+        # One thread: the push is a stream, and the second core is the online store's (Redis) while it writes.
+        self.con.execute("set threads = 1")
+        self.con.execute("set preserve_insertion_order = false")
         if memory_limit:
             self.con.execute(f"set memory_limit = '{memory_limit}'")
 
     def columns(self, schema: str, table: str) -> dict[str, str]:
-        rows = self.con.execute(
-            "select column_name, data_type from information_schema.columns"
-            " where table_schema = ? and table_name = ? order by ordinal_position", [schema, table]
+        rows = self.con.execute(  # duckdb_columns(): several times faster than information_schema
+            "select column_name, data_type from duckdb_columns()"
+            " where schema_name = ? and table_name = ? order by column_index", [schema, table]
         ).fetchall()
         return {name: dtype for name, dtype in rows}
 

@@ -1,5 +1,5 @@
 """Online stores: one interface (base.OnlineStore), two implementations."""
 
-from fsync.stores.base import OnlineStore, Record
+from fsync.stores.base import Batch, OnlineStore
 
-__all__ = ["OnlineStore", "Record"]
+__all__ = ["Batch", "OnlineStore"]

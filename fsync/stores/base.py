@@ -23,10 +23,21 @@ META = (FEATURE_TS, PUSHED_AT, EXPIRES_AT, GENERATION)
 
 
 @dataclass(frozen=True)
-class Record:
-    entity: str
-    fields: list[str]  # flat [name, encoded value, name, encoded value, ...], META fields included
-    expires_at_us: int
+class Batch:
+    """Entities of one view written together, column by column: entity i gets names[j] -> columns[j][i]
+    (features, __feature_ts, __expires_at), plus the `constants` name/value pairs (__pushed_at, __gen)."""
+
+    names: list[str]
+    constants: list[str]  # flat [name, value, ...]
+    entities: list[str]
+    expires_at_us: list[int]
+    columns: list[list[str]]
+    same_fields: bool = False  # every stored entity of the view already has exactly these fields
+
+    def fields(self, i: int) -> dict[str, str]:
+        out = {name: column[i] for name, column in zip(self.names, self.columns, strict=True)}
+        out.update(zip(self.constants[::2], self.constants[1::2], strict=True))
+        return out
 
 
 def decode_fields(raw: dict[str, str]) -> dict[str, Any]:
@@ -42,8 +53,8 @@ class OnlineStore(ABC):
     """One small interface: write whole entities atomically, read them back, keep a watermark per view."""
 
     @abstractmethod
-    def write(self, view: str, records: list[Record], expire_offset_ms: int = 0) -> None:
-        """Replace each record's entity atomically (no reader sees half old, half new fields).
+    def write(self, view: str, batch: Batch, expire_offset_ms: int = 0) -> None:
+        """Replace each entity of the batch atomically (no reader sees half old, half new fields).
 
         expire_offset_ms shifts a store's *physical* expiry clock (wall now - as_of) so that a push made
         with an explicit --as-of keeps each value for the same remaining lifetime; reads with an explicit
@@ -75,6 +86,9 @@ class OnlineStore(ABC):
     def instance(self) -> str:
         """Identifies the store's server instance: a change during a push means a restart may have lost writes."""
         return "local"
+
+    def flush(self) -> None:  # noqa: B027 - optional hook
+        """Wait until every write sent so far is applied (a store may pipeline its writes)."""
 
     def purge_expired(self, view: str, now: datetime) -> int:
         """Physically drop entries expired at `now` (a store with native expiry need not)."""

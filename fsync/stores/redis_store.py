@@ -4,30 +4,36 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+import msgpack
 import redis
 
 from fsync.errors import InfraUnavailable
-from fsync.stores.base import GENERATION, OnlineStore, Record
+from fsync.stores.base import Batch, GENERATION, OnlineStore
 
 T = TypeVar("T")
 
-# KEYS: the entities' hash keys. ARGV per key: PEXPIREAT instant (ms), field count n, then n name/value items.
-# A script runs atomically, so every hash of the batch is replaced whole (DEL + HSET + PEXPIREAT).
+# KEYS: the entities' hash keys. ARGV[1]: msgpack [names, constants, columns, expire_ms]; entity i gets
+# names[j] -> columns[j][i] plus the constant pairs, and PEXPIREAT expire_ms[i]. A script runs atomically, so
+# every hash of the batch is replaced whole (DEL + HSET + PEXPIREAT): no reader sees half old, half new fields.
+# `replace` false skips the DEL when every stored hash of the view is known to have exactly these fields.
 _WRITE = """
-local i = 1
-for k = 1, #KEYS do
-  local key = KEYS[k]
-  local expire_ms = ARGV[i]
-  local n = tonumber(ARGV[i + 1])
-  i = i + 2
-  redis.call('DEL', key)
-  redis.call('HSET', key, unpack(ARGV, i, i + n - 1))
-  redis.call('PEXPIREAT', key, expire_ms)
-  i = i + n
+local batch = cmsgpack.unpack(ARGV[1])
+local names, constants, columns, expire, replace = batch[1], batch[2], batch[3], batch[4], batch[5]
+local n, c = #names, #constants
+local args = {}
+for j = 1, n do args[2 * j - 1] = names[j] end
+for j = 1, c do args[2 * n + j] = constants[j] end
+for i = 1, #KEYS do
+  local key = KEYS[i]
+  for j = 1, n do args[2 * j] = columns[j][i] end
+  if replace then redis.call('DEL', key) end
+  redis.call('HSET', key, unpack(args))
+  redis.call('PEXPIREAT', key, expire[i])
 end
 return #KEYS
 """
@@ -77,6 +83,8 @@ class RedisStore(OnlineStore):
 
             raise FsyncError(f"FSYNC_REDIS_URL {self.url_redacted} is not a valid Redis URL ({exc}).") from None
         self._write = self.r.register_script(_WRITE)
+        self._conn: Any = None
+        self._pending: list[tuple[list[str], bytes]] = []
         self._delete_stale = self.r.register_script(_DELETE_STALE)
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
@@ -96,18 +104,54 @@ class RedisStore(OnlineStore):
     def key(self, view: str, entity: str) -> str:
         return f"{self.prefix}:{view}:{entity}"
 
-    def write(self, view: str, records: list[Record], expire_offset_ms: int = 0) -> None:
-        if not records:
+    def write(self, view: str, batch: Batch, expire_offset_ms: int = 0) -> None:
+        if not batch.entities:
             return
-        keys = []
-        argv: list[Any] = []
         prefix = f"{self.prefix}:{view}:"
-        for r in records:
-            keys.append(prefix + r.entity)
-            argv.append(r.expires_at_us // 1000 + expire_offset_ms)
-            argv.append(len(r.fields))
-            argv.extend(r.fields)
-        self._call("write", lambda: self._write(keys=keys, args=argv))
+        keys = [prefix + e for e in batch.entities]
+        expire_ms = [str(e // 1000 + expire_offset_ms) for e in batch.expires_at_us]
+        payload = msgpack.packb([batch.names, batch.constants, batch.columns, expire_ms, not batch.same_fields])
+        self._pending.append((keys, payload))
+        try:
+            if self._conn is None:
+                self._conn = self.r.connection_pool.get_connection()
+            if self._write.sha is None:
+                self._write.sha = self.r.script_load(_WRITE)
+            self._conn.send_packed_command([_pack(["EVALSHA", self._write.sha, str(len(keys)), *keys, payload])])
+            # One batch in flight: Redis applies batch k while Python encodes batch k + 1.
+            while len(self._pending) > 1:
+                self._receive()
+        except (*_RETRYABLE, redis.ResponseError):
+            self._recover()
+
+    def _receive(self) -> None:
+        assert self._conn is not None
+        reply = self._conn.read_response()
+        if isinstance(reply, redis.ResponseError):
+            raise reply
+        self._pending.pop(0)
+
+    def _recover(self) -> None:
+        """Resend every unconfirmed batch synchronously, with bounded retries (the writes are idempotent)."""
+        self._release(broken=True)
+        pending, self._pending = self._pending, []
+        for keys, payload in pending:
+            self._call("write", lambda keys=keys, payload=payload: self._write(keys=keys, args=[payload]))
+
+    def _release(self, broken: bool = False) -> None:
+        if self._conn is not None:
+            if broken:
+                self._conn.disconnect()
+            self.r.connection_pool.release(self._conn)
+            self._conn = None
+
+    def flush(self) -> None:
+        try:
+            while self._pending:
+                self._receive()
+        except (*_RETRYABLE, redis.ResponseError):
+            self._recover()
+        self._release()
 
     def raw(self, view: str, entity: str) -> dict[str, str] | None:
         fields = self._call("read", lambda: self.r.hgetall(self.key(view, entity)))
@@ -152,7 +196,15 @@ class RedisStore(OnlineStore):
         self._call("write watermark", lambda: self.r.hset(self._watermarks(), view, json.dumps(watermark)))
 
     def instance(self) -> str:
-        return str(self._call("info", lambda: self.r.info("server"))["run_id"])
+        """A token kept in Redis: it vanishes with the data if the server restarts without persistence."""
+        key = f"{self.prefix}:__instance"
+
+        def token() -> str:
+            mine = uuid.uuid4().hex
+            previous = self.r.set(key, mine, nx=True, get=True)
+            return str(previous or mine)
+
+        return self._call("instance", token)
 
     def ping(self) -> None:
         self._call("ping", self.r.ping)
@@ -161,7 +213,17 @@ class RedisStore(OnlineStore):
         return f"redis:{self.url_redacted} prefix={self.prefix}"
 
     def close(self) -> None:
+        self._release(broken=bool(self._pending))
         self.r.close()
+
+
+def _pack(args: list[str | bytes]) -> bytes:
+    """RESP encoding of one command (redis-py's generic packer costs more than the rest of a push)."""
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = arg if isinstance(arg, bytes) else arg.encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
 
 
 def _glob_escape(text: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fsync.errors import InfraUnavailable
-from fsync.stores.base import GENERATION, OnlineStore, Record
+from fsync.stores.base import GENERATION, Batch, OnlineStore
 from fsync.timeutil import to_us
 
 _SCHEMA = """
@@ -34,12 +34,11 @@ class SQLiteStore(OnlineStore):
         except (sqlite3.Error, OSError) as exc:
             raise InfraUnavailable(f"cannot open the SQLite online store {path}: {exc}") from None
 
-    def write(self, view: str, records: list[Record], expire_offset_ms: int = 0) -> None:
+    def write(self, view: str, batch: Batch, expire_offset_ms: int = 0) -> None:
         rows = []
-        for r in records:
-            f = r.fields
-            fields = dict(zip(f[::2], f[1::2], strict=True))
-            rows.append((view, r.entity, json.dumps(fields, separators=(",", ":")), r.expires_at_us,
+        for i, entity in enumerate(batch.entities):
+            fields = batch.fields(i)
+            rows.append((view, entity, json.dumps(fields, separators=(",", ":")), batch.expires_at_us[i],
                          int(fields[GENERATION])))
         # One transaction per batch: every entity is replaced whole, or not at all.
         with self.con:

@@ -27,7 +27,7 @@ VIEWS = [{"name": "fv", "version": 1, "alias": "fv_v1",
          {"name": "fv", "version": 2, "alias": "fv_v2",
           "meta": {"entity_keys": ["user_id"], "timestamp": "feature_ts", "ttl": "1d"},
           "columns": {"user_id": "bigint", "feature_ts": "timestamp", "a": "double", "b": "varchar"}}]
-N = 12000
+N = 30000
 
 
 def _warehouse(path: Path, seed: int, changed_after: datetime | None = None) -> None:

@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from fsync.encoding import encode_value
-from fsync.stores.base import EXPIRES_AT, FEATURE_TS, GENERATION, PUSHED_AT, OnlineStore, Record
+from fsync.stores.base import EXPIRES_AT, FEATURE_TS, GENERATION, PUSHED_AT, Batch, OnlineStore
 from fsync.stores.redis_store import RedisStore
 from fsync.timeutil import to_us
 
@@ -24,19 +24,24 @@ VALUES = {
 OFFSET_MS = (to_us(datetime.now(UTC).replace(tzinfo=None)) - to_us(T)) // 1000
 
 
-def write(store: OnlineStore, view: str, records: list[Record]) -> None:
-    store.write(view, records, OFFSET_MS)
+def batch(records: list[tuple[str, dict[str, str], int]]) -> Batch:
+    names = list(records[0][1])
+    return Batch(names, [], [r[0] for r in records], [r[2] for r in records],
+                 [[r[1][n] for r in records] for n in names])
+
+
+def write(store: OnlineStore, view: str, records: list[tuple[str, dict[str, str], int]]) -> None:
+    store.write(view, batch(records), OFFSET_MS)
+    store.flush()
 
 
 def record(entity: str, values: dict[str, object], feature_ts: datetime = T, ttl: timedelta = timedelta(hours=1),
-           generation: int = 1) -> Record:
+           generation: int = 1) -> tuple[str, dict[str, str], int]:
     expires = to_us(feature_ts + ttl)
-    fields: list[str] = []
-    for k, v in values.items():
-        fields += [k, encode_value(v)]
-    fields += [FEATURE_TS, encode_value(feature_ts), EXPIRES_AT, str(expires), PUSHED_AT, encode_value(T),
-               GENERATION, str(generation)]
-    return Record(entity, fields, expires)
+    fields = {k: encode_value(v) for k, v in values.items()}
+    fields.update({FEATURE_TS: encode_value(feature_ts), EXPIRES_AT: str(expires), PUSHED_AT: encode_value(T),
+                   GENERATION: str(generation)})
+    return entity, fields, expires
 
 
 def test_round_trip_every_type_and_null_is_not_absent(store: OnlineStore) -> None:
@@ -94,12 +99,14 @@ def test_redis_hash_layout_and_physical_expiry(redis_url: str) -> None:
     store = RedisStore(redis_url, prefix="layout")
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     now = datetime.now(UTC).replace(tzinfo=None).replace(microsecond=0)
-    store.write("v:v2", [record("7", {"a": 1}, feature_ts=now, ttl=timedelta(days=1))], expire_offset_ms=0)
+    store.write("v:v2", batch([record("7", {"a": 1}, feature_ts=now, ttl=timedelta(days=1))]), expire_offset_ms=0)
+    store.flush()
     raw = client.hgetall("layout:v:v2:7")
     assert raw["a"] == "i1" and raw[FEATURE_TS] == "t" + now.isoformat()
     assert client.pexpiretime("layout:v:v2:7") == to_us(now + timedelta(days=1)) // 1000
     # Written with the wall clock as "now", a value already past feature_ts + ttl is gone at once.
-    store.write("v:v2", [record("8", {"a": 1}, feature_ts=now - timedelta(hours=2))], expire_offset_ms=0)
+    store.write("v:v2", batch([record("8", {"a": 1}, feature_ts=now - timedelta(hours=2))]), expire_offset_ms=0)
+    store.flush()
     assert client.exists("layout:v:v2:8") == 0
     store.close()
 
