@@ -36,8 +36,18 @@ from fsync.push import PushOptions, push  # noqa: E402
 from fsync.stores.redis_store import RedisStore  # noqa: E402
 from fsync.warehouse import DuckDBReader  # noqa: E402
 
-FEATURES = {"f_d0": "double", "f_d1": "double", "f_d2": "double", "f_d3": "double", "f_i0": "bigint",
-            "f_i1": "bigint", "f_i2": "bigint", "f_s0": "varchar", "f_s1": "varchar", "f_b0": "boolean"}
+FEATURES = {
+    "f_d0": "double",
+    "f_d1": "double",
+    "f_d2": "double",
+    "f_d3": "double",
+    "f_i0": "bigint",
+    "f_i1": "bigint",
+    "f_i2": "bigint",
+    "f_s0": "varchar",
+    "f_s1": "varchar",
+    "f_b0": "boolean",
+}
 
 
 def free_port() -> int:
@@ -51,7 +61,8 @@ def make_warehouse(path: Path, n: int, now: datetime) -> None:
     con.execute(f"""
       create or replace table main.bench_fv as
       select range as user_id,
-             timestamp '{now - timedelta(days=3)}' + to_microseconds(cast(hash(range) % 43200000000 as bigint))
+             timestamp '{now - timedelta(days=3)}'
+               + to_microseconds(cast(hash(range) % 43200000000 as bigint))
                as feature_ts,
              (hash(range, 1) % 100000) / 7.0 as f_d0, (hash(range, 2) % 100000) / 3.0 as f_d1,
              cast((hash(range, 3) % 1000) * 0.25 as double) as f_d2, (hash(range, 4) % 997) / 11.0 as f_d3,
@@ -65,9 +76,13 @@ def make_warehouse(path: Path, n: int, now: datetime) -> None:
 def add_changes(path: Path, fraction: float, ts: datetime) -> int:
     con = duckdb.connect(str(path))
     step = round(1 / fraction)
-    con.execute(f"insert into main.bench_fv select user_id, timestamp '{ts}', -f_d0, f_d1, f_d2, f_d3, f_i0, f_i1,"
-                f" f_i2, f_s0, f_s1, not f_b0 from main.bench_fv where user_id % {step} = 0")
-    changed = con.execute(f"select count(*) from main.bench_fv where feature_ts = timestamp '{ts}'").fetchone()
+    con.execute(
+        f"insert into main.bench_fv select user_id, timestamp '{ts}', -f_d0, f_d1, f_d2, f_d3, f_i0, f_i1,"
+        f" f_i2, f_s0, f_s1, not f_b0 from main.bench_fv where user_id % {step} = 0"
+    )
+    changed = con.execute(
+        f"select count(*) from main.bench_fv where feature_ts = timestamp '{ts}'"
+    ).fetchone()
     con.close()
     return int(changed[0]) if changed else 0
 
@@ -76,17 +91,40 @@ def write_artifacts(target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     uid = "model.bench.bench_fv"
     columns = {"user_id": "bigint", "feature_ts": "timestamp", **FEATURES}
-    node = {"unique_id": uid, "resource_type": "model", "name": "bench_fv", "version": None, "latest_version": None,
-            "database": "wh", "schema": "main", "alias": "bench_fv",
-            "config": {"meta": {"feature_view": {"entity_keys": ["user_id"], "timestamp": "feature_ts",
-                                                 "ttl": "7d"}}, "contract": {"enforced": True}},
-            "columns": {c: {"name": c, "data_type": t} for c, t in columns.items()}}
-    (target / "manifest.json").write_text(json.dumps({"metadata": {
-        "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json", "adapter_type": "duckdb"},
-        "nodes": {uid: node}}))
-    (target / "run_results.json").write_text(json.dumps({"metadata": {
-        "dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json"},
-        "results": [{"unique_id": uid, "status": "success"}]}))
+    node = {
+        "unique_id": uid,
+        "resource_type": "model",
+        "name": "bench_fv",
+        "version": None,
+        "latest_version": None,
+        "database": "wh",
+        "schema": "main",
+        "alias": "bench_fv",
+        "config": {
+            "meta": {"feature_view": {"entity_keys": ["user_id"], "timestamp": "feature_ts", "ttl": "7d"}},
+            "contract": {"enforced": True},
+        },
+        "columns": {c: {"name": c, "data_type": t} for c, t in columns.items()},
+    }
+    (target / "manifest.json").write_text(
+        json.dumps(
+            {
+                "metadata": {
+                    "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
+                    "adapter_type": "duckdb",
+                },
+                "nodes": {uid: node},
+            }
+        )
+    )
+    (target / "run_results.json").write_text(
+        json.dumps(
+            {
+                "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json"},
+                "results": [{"unique_id": uid, "status": "success"}],
+            }
+        )
+    )
 
 
 def baseline(url: str, db: Path) -> tuple[float, int]:
@@ -113,8 +151,13 @@ def fsync_push(url: str, db: Path, target: Path, prefix: str, as_of: datetime) -
     store = RedisStore(url, prefix=prefix)
     started = time.perf_counter()
     reader = DuckDBReader(db)
-    summary = push(registry, registry.select([]), reader, store,
-                   PushOptions(as_of=as_of, batch_size=1000, wall_now=as_of))
+    summary = push(
+        registry,
+        registry.select([]),
+        reader,
+        store,
+        PushOptions(as_of=as_of, batch_size=1000, wall_now=as_of),
+    )
     elapsed = time.perf_counter() - started
     reader.close()
     store.close()
@@ -124,10 +167,19 @@ def fsync_push(url: str, db: Path, target: Path, prefix: str, as_of: datetime) -
 
 
 def peak_rss_mb(url: str, db: Path, project: Path, prefix: str) -> tuple[float, float]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "FSYNC_STORE": "redis", "FSYNC_REDIS_URL": url,
-           "FSYNC_KEY_PREFIX": prefix, "FSYNC_DUCKDB_PATH": str(db), "FSYNC_PROJECT_DIR": str(project)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "FSYNC_STORE": "redis",
+        "FSYNC_REDIS_URL": url,
+        "FSYNC_KEY_PREFIX": prefix,
+        "FSYNC_DUCKDB_PATH": str(db),
+        "FSYNC_PROJECT_DIR": str(project),
+    }
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "fsync", "push", "--json"], env=env, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fsync", "push", "--json"], env=env, stdout=subprocess.DEVNULL
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     assert proc.returncode == 0, f"fsync push exited {proc.returncode}"
@@ -141,8 +193,22 @@ def main() -> int:
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="fsync-bench-"))
     port = free_port()
-    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no", "--dir", str(work)], stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(work),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     try:
         client = redis.Redis.from_url(url)
@@ -177,13 +243,25 @@ def main() -> int:
 
     base_rps, full_rps = base_rows / base_s, full_rows / full_s
     checks = [
-        ("full push vs hand-written pipelined HSET", full_rps / base_rps, ">= 0.50", full_rps / base_rps >= 0.5),
+        (
+            "full push vs hand-written pipelined HSET",
+            full_rps / base_rps,
+            ">= 0.50",
+            full_rps / base_rps >= 0.5,
+        ),
         ("full push vs 5k rows/s (Feast materialize)", full_rps / 5000, ">= 20x", full_rps / 5000 >= 20),
         ("incremental (1% changed) / full push time", inc_s / full_s, "<= 0.05", inc_s / full_s <= 0.05),
-        (f"peak RSS {args.big:,} / {args.entities:,} entities", big_mb / small_mb, "<= 1.5", big_mb / small_mb <= 1.5),
+        (
+            f"peak RSS {args.big:,} / {args.entities:,} entities",
+            big_mb / small_mb,
+            "<= 1.5",
+            big_mb / small_mb <= 1.5,
+        ),
     ]
-    print(f"entities: {args.entities:,} x {len(FEATURES)} features, DuckDB -> redis-server (private, localhost)")
-    print(f"| measure | value |\n|---|---|")
+    print(
+        f"entities: {args.entities:,} x {len(FEATURES)} features, DuckDB -> redis-server (private, localhost)"
+    )
+    print("| measure | value |\n|---|---|")
     print(f"| baseline pipelined HSET (write only) | {base_s:.2f} s, {base_rps:,.0f} rows/s |")
     print(f"| fsync full push (read+encode+write) | {full_s:.2f} s, {full_rps:,.0f} rows/s |")
     print(f"| fsync incremental push, {changed:,} changed (1%) | {inc_s * 1000:.0f} ms, {inc_rows:,} rows |")

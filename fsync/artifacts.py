@@ -18,8 +18,17 @@ from fsync.timeutil import parse_duration
 SUPPORTED_MANIFEST = (10, 11, 12)
 SUPPORTED_RUN_RESULTS = (5, 6)
 META_FIELDS = frozenset(
-    {"entity_keys", "timestamp", "created_timestamp", "ttl", "freshness_sla", "owner", "online", "tags",
-     "description"}
+    {
+        "entity_keys",
+        "timestamp",
+        "created_timestamp",
+        "ttl",
+        "freshness_sla",
+        "owner",
+        "online",
+        "tags",
+        "description",
+    }
 )
 
 
@@ -60,7 +69,11 @@ class FeatureView:
 
     @property
     def system_columns(self) -> tuple[str, ...]:
-        return self.entity_keys + (self.timestamp,) + ((self.created_timestamp,) if self.created_timestamp else ())
+        return (
+            self.entity_keys
+            + (self.timestamp,)
+            + ((self.created_timestamp,) if self.created_timestamp else ())
+        )
 
 
 @dataclass
@@ -96,7 +109,9 @@ class Registry:
         if named:
             latest = [v for v in named if v.version is None or v.version == v.latest_version]
             return (latest or sorted(named, key=lambda v: v.version or 0))[-1]
-        raise FsyncError(f"no feature view named {token!r}; known: {', '.join(sorted(v.id for v in self.views))}.")
+        raise FsyncError(
+            f"no feature view named {token!r}; known: {', '.join(sorted(v.id for v in self.views))}."
+        )
 
     def health(self, view: FeatureView) -> str | None:
         """Why the view must not be published (its latest build or tests failed or never ran), or None."""
@@ -141,7 +156,9 @@ def _load_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
-        raise FsyncError(f"{path} not found: run `dbt build` (or pass --target-path / --project-dir).") from None
+        raise FsyncError(
+            f"{path} not found: run `dbt build` (or pass --target-path / --project-dir)."
+        ) from None
     except json.JSONDecodeError as exc:
         raise FsyncError(f"{path} is not valid JSON ({exc}).") from None
 
@@ -151,14 +168,19 @@ def _parse_view(node: dict[str, Any], meta: Any, tests: list[str]) -> FeatureVie
     version = node.get("version")
     latest = node.get("latest_version")
     columns = tuple(
-        Column(name=c.get("name") or n, data_type=c.get("data_type")) for n, c in (node.get("columns") or {}).items()
+        Column(name=c.get("name") or n, data_type=c.get("data_type"))
+        for n, c in (node.get("columns") or {}).items()
     )
     base: dict[str, Any] = dict(
-        unique_id=node["unique_id"], name=node["name"],
+        unique_id=node["unique_id"],
+        name=node["name"],
         version=int(version) if version is not None else None,
         latest_version=int(latest) if latest is not None else None,
-        schema=node["schema"], alias=node.get("alias") or node["name"], database=node.get("database"),
-        contract_enforced=bool((config.get("contract") or {}).get("enforced")), columns=columns,
+        schema=node["schema"],
+        alias=node.get("alias") or node["name"],
+        database=node.get("database"),
+        contract_enforced=bool((config.get("contract") or {}).get("enforced")),
+        columns=columns,
         test_ids=tuple(tests),
     )
     label = node["name"] + (f".v{version}" if version is not None else "")
@@ -206,8 +228,11 @@ def load_registry(target_path: Path) -> Registry:
         if node.get("resource_type") != "test":
             continue
         # dbt leaves attached_node empty for tests of model versions: fall back on the models it depends on.
-        targets = [node["attached_node"]] if node.get("attached_node") else [
-            d for d in (node.get("depends_on") or {}).get("nodes", []) if d.startswith("model.")]
+        targets = (
+            [node["attached_node"]]
+            if node.get("attached_node")
+            else [d for d in (node.get("depends_on") or {}).get("nodes", []) if d.startswith("model.")]
+        )
         for target in targets:
             tests_by_model.setdefault(target, []).append(uid)
     for uid, ut in (manifest.get("unit_tests") or {}).items():
@@ -225,7 +250,9 @@ def load_registry(target_path: Path) -> Registry:
         views.append(_parse_view(node, meta["feature_view"], sorted(tests_by_model.get(uid, []))))
     views.sort(key=lambda v: (v.name, v.version or 0))
 
-    registry = Registry(views=views, adapter_type=str(manifest.get("metadata", {}).get("adapter_type", "duckdb")))
+    registry = Registry(
+        views=views, adapter_type=str(manifest.get("metadata", {}).get("adapter_type", "duckdb"))
+    )
     rr_path = target_path / "run_results.json"
     if rr_path.exists():
         rr = _load_json(rr_path)

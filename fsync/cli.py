@@ -24,12 +24,18 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--project-dir", type=click.Path(file_okay=False), help="dbt project directory."),
         click.option("--target-path", help="dbt target dir holding manifest.json (relative to the project)."),
-        click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Config file (default: fsync.toml or [tool.fsync] in pyproject.toml)."),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Config file (default: fsync.toml or [tool.fsync] in pyproject.toml).",
+        ),
         click.option("--store", type=click.Choice(["sqlite", "redis"]), help="Online store."),
         click.option("--sqlite-path", help="SQLite online store file."),
         click.option("--key-prefix", help="Prefix of every online store key."),
-        click.option("--warehouse", type=click.Choice(["duckdb", "postgres"]), help="Default: manifest's adapter."),
+        click.option(
+            "--warehouse", type=click.Choice(["duckdb", "postgres"]), help="Default: manifest's adapter."
+        ),
         click.option("--duckdb-path", help="DuckDB warehouse file."),
         click.option("--batch-size", type=int, help="Entities per read/write batch."),
         click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary."),
@@ -66,14 +72,22 @@ def main() -> None:
 
 
 @main.command("push")
-@click.option("--select", "-s", "select", multiple=True, help="View name, name.vN or relation name (repeatable).")
+@click.option(
+    "--select", "-s", "select", multiple=True, help="View name, name.vN or relation name (repeatable)."
+)
 @click.option("--full-refresh", is_flag=True, help="Rewrite every entity and drop the ones no longer served.")
 @click.option("--dry-run", is_flag=True, help="Check and count, write nothing.")
 @click.option("--as-of", help="The push's 'now' (ISO timestamp, UTC if naive). Default: the wall clock.")
 @common_options
 @handle_errors
-def push_cmd(select: tuple[str, ...], full_refresh: bool, dry_run: bool, as_of: str | None, as_json: bool,
-             **kwargs: Any) -> int:
+def push_cmd(
+    select: tuple[str, ...],
+    full_refresh: bool,
+    dry_run: bool,
+    as_of: str | None,
+    as_json: bool,
+    **kwargs: Any,
+) -> int:
     """Publish the latest row of every entity of the selected feature views."""
     settings = _settings(kwargs)
     registry = load_registry(settings.path(settings.target_path))
@@ -81,8 +95,14 @@ def push_cmd(select: tuple[str, ...], full_refresh: bool, dry_run: bool, as_of: 
     if not views:
         raise FsyncError("no online feature views in the manifest (models with config meta.feature_view).")
     wall = datetime.now(UTC).replace(tzinfo=None)
-    opts = PushOptions(as_of=parse_as_of(as_of) if as_of else wall, full_refresh=full_refresh, dry_run=dry_run,
-                       batch_size=settings.batch_size, lookback_seconds=lookback_seconds(settings), wall_now=wall)
+    opts = PushOptions(
+        as_of=parse_as_of(as_of) if as_of else wall,
+        full_refresh=full_refresh,
+        dry_run=dry_run,
+        batch_size=settings.batch_size,
+        lookback_seconds=lookback_seconds(settings),
+        wall_now=wall,
+    )
     store = open_store(settings)
     reader = open_reader(settings, registry)
     bar = _Progress(enabled=not as_json and sys.stderr.isatty())
@@ -101,8 +121,10 @@ def push_cmd(select: tuple[str, ...], full_refresh: bool, dry_run: bool, as_of: 
                 click.echo(f"  {v.view}: {v.status.upper()} - {v.message}")
             else:
                 verb = "would write" if v.status == "dry-run" else "wrote"
-                click.echo(f"  {v.view}: {v.mode} push, {verb} {v.rows} entities, deleted {v.deleted}"
-                           f" ({v.seconds:.2f}s)")
+                click.echo(
+                    f"  {v.view}: {v.mode} push, {verb} {v.rows} entities, deleted {v.deleted}"
+                    f" ({v.seconds:.2f}s)"
+                )
     return summary.exit_code
 
 
@@ -170,9 +192,18 @@ def views_cmd(as_json: bool, **kwargs: Any) -> int:
     """List the feature views of the manifest and whether each may be published."""
     settings = _settings(kwargs)
     registry = load_registry(settings.path(settings.target_path))
-    rows = [{"view": v.id, "relation": f"{v.schema}.{v.alias}", "entity_keys": list(v.entity_keys),
-             "ttl_seconds": v.ttl_seconds, "online": v.online, "problem": v.problem,
-             "blocked": registry.health(v)} for v in registry.views]
+    rows = [
+        {
+            "view": v.id,
+            "relation": f"{v.schema}.{v.alias}",
+            "entity_keys": list(v.entity_keys),
+            "ttl_seconds": v.ttl_seconds,
+            "online": v.online,
+            "problem": v.problem,
+            "blocked": registry.health(v),
+        }
+        for v in registry.views
+    ]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     else:

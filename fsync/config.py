@@ -72,8 +72,9 @@ def _file_values(project_dir: Path, config_file: Path | None) -> tuple[dict[str,
     return {}, ""
 
 
-def load_settings(flags: dict[str, Any], env: dict[str, str] | None = None,
-                  config_file: Path | None = None) -> Settings:
+def load_settings(
+    flags: dict[str, Any], env: dict[str, str] | None = None, config_file: Path | None = None
+) -> Settings:
     env = dict(os.environ) if env is None else env
     project_dir = flags.get("project_dir") or env.get("FSYNC_PROJECT_DIR") or "."
     values, source = _file_values(Path(project_dir), config_file)

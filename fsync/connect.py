@@ -23,8 +23,12 @@ def open_store(settings: Settings) -> OnlineStore:
     if settings.store == "redis":
         from fsync.stores.redis_store import RedisStore
 
-        store = RedisStore(settings.redis_url, prefix=settings.key_prefix, retries=settings.retries,
-                           backoff_s=settings.retry_backoff)
+        store = RedisStore(
+            settings.redis_url,
+            prefix=settings.key_prefix,
+            retries=settings.retries,
+            backoff_s=settings.retry_backoff,
+        )
         store.ping()
         return store
     from fsync.stores.sqlite_store import SQLiteStore

@@ -20,7 +20,7 @@ Encoder = Callable[[Any], str]
 
 
 def _int(v: Any) -> str:
-    return NULL if v is None else "i%d" % v
+    return NULL if v is None else f"i{v:d}"
 
 
 def _float(v: Any) -> str:
@@ -161,7 +161,10 @@ def _column_bool(col: tuple[Any, ...]) -> list[str]:
 
 
 _COLUMN_ENCODERS: dict[str, ColumnEncoder] = {
-    "float": _column_float, "int": _column_int, "string": _column_str, "bool": _column_bool,
+    "float": _column_float,
+    "int": _column_int,
+    "string": _column_str,
+    "bool": _column_bool,
 }
 
 

@@ -57,14 +57,22 @@ class PushSummary:
         return max((v.exit_code for v in self.views), default=0)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"as_of": self.as_of, "store": self.store, "exit_code": self.exit_code,
-                "views": [asdict(v) for v in self.views]}
+        return {
+            "as_of": self.as_of,
+            "store": self.store,
+            "exit_code": self.exit_code,
+            "views": [asdict(v) for v in self.views],
+        }
 
 
 def _example(view: FeatureView, row: tuple[Any, ...] | None) -> str:
     if row is None:
         return ""
-    names = list(view.entity_keys) + [view.timestamp] + ([view.created_timestamp] if view.created_timestamp else [])
+    names = (
+        list(view.entity_keys)
+        + [view.timestamp]
+        + ([view.created_timestamp] if view.created_timestamp else [])
+    )
     return ", ".join(f"{n}={v!r}" for n, v in zip(names, row, strict=False))
 
 
@@ -80,32 +88,43 @@ def validate_schema(view: FeatureView, actual: dict[str, str]) -> None:
     if view.problem:
         raise FsyncError(f"view {view.id}: {view.problem}.")
     if not actual:
-        raise FsyncError(f"view {view.id}: relation {view.schema}.{view.alias} not found in the warehouse"
-                         " (was it built into this warehouse?).")
+        raise FsyncError(
+            f"view {view.id}: relation {view.schema}.{view.alias} not found in the warehouse"
+            " (was it built into this warehouse?)."
+        )
     lower = {k.lower(): v for k, v in actual.items()}
     for col in view.system_columns:
         if col.lower() not in lower:
-            raise FsyncError(f"view {view.id}: column {col!r} named in meta.feature_view is not in relation "
-                             f"{view.schema}.{view.alias} (columns: {', '.join(actual)}).")
+            raise FsyncError(
+                f"view {view.id}: column {col!r} named in meta.feature_view is not in relation "
+                f"{view.schema}.{view.alias} (columns: {', '.join(actual)})."
+            )
     for col in view.columns:
         if col.name.lower() not in lower:
-            raise FsyncError(f"view {view.id}: contract column {col.name!r} is missing from relation "
-                             f"{view.schema}.{view.alias}.")
+            raise FsyncError(
+                f"view {view.id}: contract column {col.name!r} is missing from relation "
+                f"{view.schema}.{view.alias}."
+            )
         if view.contract_enforced and col.data_type:
             want, got = type_family(col.data_type), type_family(lower[col.name.lower()])
             if want != got:
-                raise FsyncError(f"view {view.id}: column {col.name!r} is {lower[col.name.lower()]} in the warehouse"
-                                 f" but the enforced contract declares {col.data_type}.")
+                raise FsyncError(
+                    f"view {view.id}: column {col.name!r} is {lower[col.name.lower()]} in the warehouse"
+                    f" but the enforced contract declares {col.data_type}."
+                )
     for name in feature_columns(view, actual):
         if name in META:
             raise FsyncError(f"view {view.id}: column {name!r} collides with an fsync bookkeeping field.")
     if type_family(lower[view.timestamp.lower()]) not in ("timestamp", "timestamptz"):
-        raise FsyncError(f"view {view.id}: timestamp column {view.timestamp!r} is {lower[view.timestamp.lower()]},"
-                         " not a timestamp.")
+        raise FsyncError(
+            f"view {view.id}: timestamp column {view.timestamp!r} is {lower[view.timestamp.lower()]},"
+            " not a timestamp."
+        )
 
 
-def push_view(view: FeatureView, reader: Reader, store: OnlineStore, opts: PushOptions,
-              progress: Progress | None = None) -> ViewResult:
+def push_view(
+    view: FeatureView, reader: Reader, store: OnlineStore, opts: PushOptions, progress: Progress | None = None
+) -> ViewResult:
     """Push one view; raises FsyncError (nothing written) on bad meta or data, InfraUnavailable on outages."""
     started = time.perf_counter()
     instance = store.instance()
@@ -126,23 +145,35 @@ def push_view(view: FeatureView, reader: Reader, store: OnlineStore, opts: PushO
     else:
         lookback = timedelta(seconds=opts.lookback_seconds)
         created_wm = watermark.get("created_max") if watermark else None
-        window = Window(opts.as_of, alive_from, since_ts=datetime.fromisoformat(watermark["as_of"]) - lookback,
-                        since_created=datetime.fromisoformat(created_wm) - lookback if created_wm else None)
+        window = Window(
+            opts.as_of,
+            alive_from,
+            since_ts=datetime.fromisoformat(watermark["as_of"]) - lookback,
+            since_created=datetime.fromisoformat(created_wm) - lookback if created_wm else None,
+        )
 
     total, n_dup, created_max, n_null = reader.one(*q.preflight(window)) or (0, 0, None, 0)
     null_row = reader.one(*q.null_key_example()) if n_null else None
     if null_row is not None:
-        raise FsyncError(f"view {view.id}: NULL entity key in column(s) "
-                         f"{', '.join(k for k, v in zip(view.entity_keys, null_row, strict=False) if v is None)}"
-                         f"; example row: {_example(view, null_row)}. Nothing of {view.id} was written.")
+        raise FsyncError(
+            f"view {view.id}: NULL entity key in column(s) "
+            f"{', '.join(k for k, v in zip(view.entity_keys, null_row, strict=False) if v is None)}"
+            f"; example row: {_example(view, null_row)}. Nothing of {view.id} was written."
+        )
 
     if n_dup:
         dup = reader.one(*q.duplicate_example(window))
-        raise FsyncError(f"view {view.id}: duplicate rows for the same ({', '.join(view.system_columns)}); "
-                         f"the latest row is ambiguous for example at {_example(view, dup)}. "
-                         f"Nothing of {view.id} was written.")
-    result = ViewResult(view=view.id, status="dry-run" if opts.dry_run else "pushed",
-                        mode="full" if full else "incremental", rows=int(total))
+        raise FsyncError(
+            f"view {view.id}: duplicate rows for the same ({', '.join(view.system_columns)}); "
+            f"the latest row is ambiguous for example at {_example(view, dup)}. "
+            f"Nothing of {view.id} was written."
+        )
+    result = ViewResult(
+        view=view.id,
+        status="dry-run" if opts.dry_run else "pushed",
+        mode="full" if full else "incremental",
+        rows=int(total),
+    )
     if opts.dry_run:
         result.seconds = time.perf_counter() - started
         return result
@@ -169,7 +200,9 @@ def push_view(view: FeatureView, reader: Reader, store: OnlineStore, opts: PushO
             entities = [entity_key((k,)) if isinstance(k, str) else str(k) for k in cols[0]]
         else:
             entities = [entity_key(row[:n_keys]) for row in rows]
-        store.write(view.store_id, Batch(names, constants, entities, expires, encoded, same_fields), offset_ms)
+        store.write(
+            view.store_id, Batch(names, constants, entities, expires, encoded, same_fields), offset_ms
+        )
         written += len(rows)
         if progress:
             progress(view.id, written, int(total))
@@ -179,28 +212,51 @@ def push_view(view: FeatureView, reader: Reader, store: OnlineStore, opts: PushO
         result.deleted = store.delete_stale(view.store_id, generation)
     result.deleted += store.purge_expired(view.store_id, opts.as_of)
     if store.instance() != instance:
-        raise InfraUnavailable(f"the online store restarted while {view.id} was being pushed ({store.describe()});"
-                               " writes may be lost, so the watermark was not advanced: push again.")
+        raise InfraUnavailable(
+            f"the online store restarted while {view.id} was being pushed ({store.describe()});"
+            " writes may be lost, so the watermark was not advanced: push again."
+        )
     prev_created = watermark.get("created_max") if watermark and not full else None
-    new_created = max(filter(None, [created_max.isoformat() if created_max else None, prev_created]), default=None)
-    store.set_watermark(view.store_id, {
-        "as_of": opts.as_of.isoformat(), "created_max": new_created, "generation": generation,
-        "rows": written, "mode": result.mode, "fields": names,
-    })
+    new_created = max(
+        filter(None, [created_max.isoformat() if created_max else None, prev_created]), default=None
+    )
+    store.set_watermark(
+        view.store_id,
+        {
+            "as_of": opts.as_of.isoformat(),
+            "created_max": new_created,
+            "generation": generation,
+            "rows": written,
+            "mode": result.mode,
+            "fields": names,
+        },
+    )
     result.rows = written
     result.seconds = round(time.perf_counter() - started, 3)
     return result
 
 
-def push(registry: Registry, views: list[FeatureView], reader: Reader, store: OnlineStore, opts: PushOptions,
-         progress: Progress | None = None) -> PushSummary:
+def push(
+    registry: Registry,
+    views: list[FeatureView],
+    reader: Reader,
+    store: OnlineStore,
+    opts: PushOptions,
+    progress: Progress | None = None,
+) -> PushSummary:
     """Push every view; a view refused or invalid is reported and skipped, an outage stops the push."""
     summary = PushSummary(as_of=opts.as_of.isoformat(), store=store.describe())
     for view in views:
         reason = registry.health(view)
         if reason:
-            summary.views.append(ViewResult(view=view.id, status="refused", exit_code=CheckFailed.exit_code,
-                                            message=f"refusing to publish {view.id}: {reason}."))
+            summary.views.append(
+                ViewResult(
+                    view=view.id,
+                    status="refused",
+                    exit_code=CheckFailed.exit_code,
+                    message=f"refusing to publish {view.id}: {reason}.",
+                )
+            )
             continue
         try:
             summary.views.append(push_view(view, reader, store, opts, progress))
@@ -209,6 +265,7 @@ def push(registry: Registry, views: list[FeatureView], reader: Reader, store: On
         except FsyncError as exc:
             if exc.exit_code == 3:
                 raise
-            summary.views.append(ViewResult(view=view.id, status="invalid", exit_code=exc.exit_code,
-                                            message=str(exc)))
+            summary.views.append(
+                ViewResult(view=view.id, status="invalid", exit_code=exc.exit_code, message=str(exc))
+            )
     return summary

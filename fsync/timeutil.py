@@ -17,7 +17,8 @@ def parse_duration(value: object, what: str) -> int:
     match = re.fullmatch(r"([0-9]+)([dhms])", str(value).strip()) if isinstance(value, str) else None
     if not match or int(match.group(1)) <= 0:
         raise FsyncError(
-            f"{what} is {value!r}; write a positive duration as <integer><unit> with unit d, h, m or s, e.g. '2d'."
+            f"{what} is {value!r}; write a positive duration as <integer><unit> with unit d, h, m or s,"
+            " e.g. '2d'."
         )
     return int(match.group(1)) * _UNITS[match.group(2)]
 

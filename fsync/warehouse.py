@@ -33,7 +33,7 @@ def quote(identifier: str) -> str:
 
 @dataclass(frozen=True)
 class Window:
-    """Which rows a push reads: visible at `as_of`, alive since `alive_from`; incremental when `since_ts` set."""
+    """Rows a push reads: visible at `as_of`, alive since `alive_from`; incremental when `since_ts` set."""
 
     as_of: datetime
     alive_from: datetime
@@ -59,7 +59,8 @@ class LatestRowsQuery:
         sql = f"select {', '.join(columns)} from {self.rel} where {self.ts} is not null and {self.ts} <= {p}"
         params: list[Any] = [w.as_of]
         if w.since_ts is not None:
-            # Incremental: only entities with a row that is new or corrected since the watermark (a superset of
+            # Incremental: only entities with a row that is new or corrected since the watermark (a superset
+            # of
             # the entities whose latest row changed; rewriting an unchanged entity is harmless).
             changed = f"{self.ts} > {p}"
             params2: list[Any] = [w.as_of, w.since_ts]
@@ -67,13 +68,15 @@ class LatestRowsQuery:
                 changed = f"({changed} or {self.created} > {p})"
                 params2.append(w.since_created)
             key_tuple = self.keys[0] if len(self.keys) == 1 else f"({', '.join(self.keys)})"
-            sql += (f" and {key_tuple} in (select {', '.join(self.keys)} from {self.rel}"
-                    f" where {self.ts} <= {p} and {changed})")
+            sql += (
+                f" and {key_tuple} in (select {', '.join(self.keys)} from {self.rel}"
+                f" where {self.ts} <= {p} and {changed})"
+            )
             params += params2
         return sql, params
 
     def preflight(self, w: Window) -> tuple[str, list[Any]]:
-        """One row: rows to push, entities whose latest row is ambiguous, max created_ts, rows with a NULL key."""
+        """One row: rows to push, entities with an ambiguous latest row, max created_ts, NULL-key rows."""
         cols = self.keys + [self.ts] + ([self.created] if self.created else [])
         base, params = self._base(w, cols)
         created_max = f"max({self.created})" if self.created else "cast(null as timestamp)"
@@ -82,15 +85,18 @@ class LatestRowsQuery:
             f"select count(*) filter (where _rn = 1 and {self.ts} >= {self.p}),"
             f" count(*) filter (where _rk = 1) - count(*) filter (where _rn = 1), {created_max},"
             f" (select count(*) from {self.rel} where {null_keys})"
-            f" from (select *, row_number() {self.over} as _rn, rank() {self.over} as _rk from ({base}) as _b) as _r"
+            f" from (select *, row_number() {self.over} as _rn, rank() {self.over} as _rk"
+            f" from ({base}) as _b) as _r"
         )
         return sql, [w.alive_from] + params
 
     def duplicate_example(self, w: Window) -> tuple[str, list[Any]]:
         cols = self.keys + [self.ts] + ([self.created] if self.created else [])
         base, params = self._base(w, cols)
-        sql = (f"select {', '.join(cols)} from (select *, rank() {self.over} as _rk from ({base}) as _b) as _r"
-               f" where _rk = 1 group by {', '.join(cols)} having count(*) > 1 limit 1")
+        sql = (
+            f"select {', '.join(cols)} from (select *, rank() {self.over} as _rk from ({base}) as _b) as _r"
+            f" where _rk = 1 group by {', '.join(cols)} having count(*) > 1 limit 1"
+        )
         return sql, params
 
     def null_key_example(self) -> tuple[str, list[Any]]:
@@ -102,8 +108,11 @@ class LatestRowsQuery:
         cols = self.keys + [self.ts] + ([self.created] if self.created else []) + self.features
         base, params = self._base(w, cols)
         out = self.keys + [self.ts] + self.features
-        sql = (f"select {', '.join(out)} from (select *, row_number() {self.over} as _rn from ({base}) as _b) as _r"
-               f" where _rn = 1 and {self.ts} >= {self.p}")
+        sql = (
+            f"select {', '.join(out)} from (select *, row_number() {self.over} as _rn"
+            f" from ({base}) as _b) as _r"
+            f" where _rn = 1 and {self.ts} >= {self.p}"
+        )
         return sql, params + [w.alive_from]
 
 
@@ -114,13 +123,16 @@ class DuckDBReader:
         import duckdb
 
         if not path.exists():
-            raise FsyncError(f"DuckDB warehouse file {path} does not exist; run `dbt build` or set FSYNC_DUCKDB_PATH.")
+            raise FsyncError(
+                f"DuckDB warehouse file {path} does not exist; run `dbt build` or set FSYNC_DUCKDB_PATH."
+            )
         try:
             self.con = duckdb.connect(str(path), read_only=True)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise InfraUnavailable(
-                    f"DuckDB file {path} is locked by another process (is `dbt` running?); retry when it finishes."
+                    f"DuckDB file {path} is locked by another process (is `dbt` running?);"
+                    " retry when it finishes."
                 ) from None
             raise InfraUnavailable(f"cannot open DuckDB file {path}: {exc}") from None
         self.con.execute("set TimeZone = 'UTC'")
@@ -133,7 +145,8 @@ class DuckDBReader:
     def columns(self, schema: str, table: str) -> dict[str, str]:
         rows = self.con.execute(  # duckdb_columns(): several times faster than information_schema
             "select column_name, data_type from duckdb_columns()"
-            " where schema_name = ? and table_name = ? order by column_index", [schema, table]
+            " where schema_name = ? and table_name = ? order by column_index",
+            [schema, table],
         ).fetchall()
         return {name: dtype for name, dtype in rows}
 
@@ -171,7 +184,8 @@ class PostgresReader:
         with self.con.cursor() as cur:
             cur.execute(
                 "select column_name, data_type from information_schema.columns"
-                " where table_schema = %s and table_name = %s order by ordinal_position", [schema, table]
+                " where table_schema = %s and table_name = %s order by ordinal_position",
+                [schema, table],
             )
             return {name: dtype for name, dtype in cur.fetchall()}
 

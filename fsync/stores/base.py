@@ -41,7 +41,7 @@ class Batch:
 
 
 def decode_fields(raw: dict[str, str]) -> dict[str, Any]:
-    """Feature values by name, plus `__feature_ts` and `__pushed_at` decoded (the bookkeeping fields dropped)."""
+    """Feature values by name, plus `__feature_ts` and `__pushed_at`, decoded (bookkeeping dropped)."""
     return {k: decode_value(v) for k, v in raw.items() if k not in (EXPIRES_AT, GENERATION)}
 
 
@@ -84,7 +84,7 @@ class OnlineStore(ABC):
         """Where the store is, secrets redacted."""
 
     def instance(self) -> str:
-        """Identifies the store's server instance: a change during a push means a restart may have lost writes."""
+        """Identifies the store instance: a change during a push means a restart may have lost writes."""
         return "local"
 
     def flush(self) -> None:  # noqa: B027 - optional hook

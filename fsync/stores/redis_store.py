@@ -13,13 +13,14 @@ import msgpack
 import redis
 
 from fsync.errors import InfraUnavailable
-from fsync.stores.base import Batch, GENERATION, OnlineStore
+from fsync.stores.base import GENERATION, Batch, OnlineStore
 
 T = TypeVar("T")
 
 # KEYS: the entities' hash keys. ARGV[1]: msgpack [names, constants, columns, expire_ms]; entity i gets
 # names[j] -> columns[j][i] plus the constant pairs, and PEXPIREAT expire_ms[i]. A script runs atomically, so
-# every hash of the batch is replaced whole (DEL + HSET + PEXPIREAT): no reader sees half old, half new fields.
+# every hash of the batch is replaced whole (DEL + HSET + PEXPIREAT): no reader sees half old, half new
+# fields.
 # `replace` false skips the DEL when every stored hash of the view is known to have exactly these fields.
 _WRITE = """
 local batch = cmsgpack.unpack(ARGV[1])
@@ -70,18 +71,27 @@ def redact_url(url: str) -> str:
 
 
 class RedisStore(OnlineStore):
-    def __init__(self, url: str, prefix: str = "fsync", retries: int = 3, backoff_s: float = 0.5,
-                 timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "fsync",
+        retries: int = 3,
+        backoff_s: float = 0.5,
+        timeout_s: float = 10.0,
+    ) -> None:
         self.url_redacted = redact_url(url)
         self.prefix = prefix
         self.retries, self.backoff_s = retries, backoff_s
         try:
-            self.r = redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
-                                          decode_responses=True)
+            self.r = redis.Redis.from_url(
+                url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, decode_responses=True
+            )
         except ValueError as exc:
             from fsync.errors import FsyncError
 
-            raise FsyncError(f"FSYNC_REDIS_URL {self.url_redacted} is not a valid Redis URL ({exc}).") from None
+            raise FsyncError(
+                f"FSYNC_REDIS_URL {self.url_redacted} is not a valid Redis URL ({exc})."
+            ) from None
         self._write = self.r.register_script(_WRITE)
         self._conn: Any = None
         self._pending: list[tuple[list[str], bytes]] = []
@@ -95,7 +105,8 @@ class RedisStore(OnlineStore):
             except _RETRYABLE as exc:
                 if attempt == self.retries:
                     raise InfraUnavailable(
-                        f"Redis at {self.url_redacted} is unavailable ({what} failed after {attempt + 1} attempts:"
+                        f"Redis at {self.url_redacted} is unavailable ({what} failed after {attempt + 1}"
+                        " attempts:"
                         f" {exc}); the watermark was not advanced, push again when Redis is back."
                     ) from None
                 time.sleep(self.backoff_s * 2**attempt)
@@ -110,14 +121,18 @@ class RedisStore(OnlineStore):
         prefix = f"{self.prefix}:{view}:"
         keys = [prefix + e for e in batch.entities]
         expire_ms = [str(e // 1000 + expire_offset_ms) for e in batch.expires_at_us]
-        payload = msgpack.packb([batch.names, batch.constants, batch.columns, expire_ms, not batch.same_fields])
+        payload = msgpack.packb(
+            [batch.names, batch.constants, batch.columns, expire_ms, not batch.same_fields]
+        )
         self._pending.append((keys, payload))
         try:
             if self._conn is None:
                 self._conn = self.r.connection_pool.get_connection()
             if self._write.sha is None:
                 self._write.sha = self.r.script_load(_WRITE)
-            self._conn.send_packed_command([_pack(["EVALSHA", self._write.sha, str(len(keys)), *keys, payload])])
+            self._conn.send_packed_command(
+                [_pack(["EVALSHA", self._write.sha, str(len(keys)), *keys, payload])]
+            )
             # One batch in flight: Redis applies batch k while Python encodes batch k + 1.
             while len(self._pending) > 1:
                 self._receive()
@@ -159,7 +174,9 @@ class RedisStore(OnlineStore):
 
     def scan(self, view: str) -> Iterator[tuple[str, dict[str, str]]]:
         prefix = f"{self.prefix}:{view}:"
-        keys = sorted(self._call("scan", lambda: list(self.r.scan_iter(match=_glob_escape(prefix) + "*", count=1000))))
+        keys = sorted(
+            self._call("scan", lambda: list(self.r.scan_iter(match=_glob_escape(prefix) + "*", count=1000)))
+        )
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
 

@@ -1,4 +1,4 @@
-"""Embedded online store: one SQLite file, same semantics as Redis (expiry evaluated against an explicit now)."""
+"""Embedded online store: one SQLite file, the same semantics as Redis (expiry against an explicit now)."""
 
 from __future__ import annotations
 
@@ -38,8 +38,15 @@ class SQLiteStore(OnlineStore):
         rows = []
         for i, entity in enumerate(batch.entities):
             fields = batch.fields(i)
-            rows.append((view, entity, json.dumps(fields, separators=(",", ":")), batch.expires_at_us[i],
-                         int(fields[GENERATION])))
+            rows.append(
+                (
+                    view,
+                    entity,
+                    json.dumps(fields, separators=(",", ":")),
+                    batch.expires_at_us[i],
+                    int(fields[GENERATION]),
+                )
+            )
         # One transaction per batch: every entity is replaced whole, or not at all.
         with self.con:
             self.con.execute("begin")
@@ -80,7 +87,9 @@ class SQLiteStore(OnlineStore):
     def set_watermark(self, view: str, watermark: dict[str, Any]) -> None:
         with self.con:
             self.con.execute("begin")
-            self.con.execute("insert or replace into fsync_watermarks values (?, ?)", (view, json.dumps(watermark)))
+            self.con.execute(
+                "insert or replace into fsync_watermarks values (?, ?)", (view, json.dumps(watermark))
+            )
 
     def describe(self) -> str:
         return f"sqlite:{self.path}"

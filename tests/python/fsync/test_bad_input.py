@@ -7,17 +7,22 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-from conftest import open_store_from_env, store_settings, write_artifacts
-from helpers import fsync
+from fsync_helpers import fsync
+from fsync_support import open_store_from_env, store_settings, write_artifacts
 
 AS_OF = "2024-06-01T00:00:00"
 META = {"entity_keys": ["user_id"], "timestamp": "feature_ts", "ttl": "1d"}
 COLS = {"user_id": "bigint", "feature_ts": "timestamp", "score": "double"}
 
 
-def _setup(tmp_path: Path, rows: list[tuple], meta: dict | None = None, columns: dict | None = None,
-           statuses: dict | None = None, ddl: str = "user_id bigint, feature_ts timestamp, score double") -> dict:
+def _setup(
+    tmp_path: Path,
+    rows: list[tuple],
+    meta: dict | None = None,
+    columns: dict | None = None,
+    statuses: dict | None = None,
+    ddl: str = "user_id bigint, feature_ts timestamp, score double",
+) -> dict:
     db = tmp_path / "wh.duckdb"
     con = duckdb.connect(str(db))
     con.execute(f"create or replace table main.fv ({ddl})")
@@ -26,12 +31,24 @@ def _setup(tmp_path: Path, rows: list[tuple], meta: dict | None = None, columns:
     con.execute("create or replace table main.good (user_id bigint, feature_ts timestamp, score double)")
     con.execute("insert into main.good values (1, '2024-05-31 12:00', 0.5)")
     con.close()
-    write_artifacts(tmp_path / "target", [
-        {"name": "fv", "meta": META if meta is None else meta, "columns": COLS if columns is None else columns},
-        {"name": "good", "meta": META, "columns": COLS},
-    ], statuses)
-    return {"FSYNC_PROJECT_DIR": str(tmp_path), "FSYNC_DUCKDB_PATH": str(db), "FSYNC_TARGET_PATH": "target",
-            **store_settings("sqlite", "", tmp_path)}
+    write_artifacts(
+        tmp_path / "target",
+        [
+            {
+                "name": "fv",
+                "meta": META if meta is None else meta,
+                "columns": COLS if columns is None else columns,
+            },
+            {"name": "good", "meta": META, "columns": COLS},
+        ],
+        statuses,
+    )
+    return {
+        "FSYNC_PROJECT_DIR": str(tmp_path),
+        "FSYNC_DUCKDB_PATH": str(db),
+        "FSYNC_TARGET_PATH": "target",
+        **store_settings("sqlite", "", tmp_path),
+    }
 
 
 def _assert_nothing_written(env: dict) -> None:
@@ -42,13 +59,21 @@ def _assert_nothing_written(env: dict) -> None:
     store.close()
 
 
-@pytest.mark.parametrize(("rows", "message"), [
-    ([(1, "2024-05-31 10:00", 1.0), (None, "2024-05-31 11:00", 2.0)],
-     "view fv: NULL entity key in column(s) user_id; example row: user_id=None, feature_ts=datetime"),
-    ([(1, "2024-05-31 10:00", 1.0), (2, "2024-05-31 10:00", 1.0), (2, "2024-05-31 10:00", 3.0)],
-     "view fv: duplicate rows for the same (user_id, feature_ts); the latest row is ambiguous for example at "
-     "user_id=2, feature_ts=datetime.datetime(2024, 5, 31, 10, 0)"),
-])
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (
+            [(1, "2024-05-31 10:00", 1.0), (None, "2024-05-31 11:00", 2.0)],
+            "view fv: NULL entity key in column(s) user_id; example row: user_id=None, feature_ts=datetime",
+        ),
+        (
+            [(1, "2024-05-31 10:00", 1.0), (2, "2024-05-31 10:00", 1.0), (2, "2024-05-31 10:00", 3.0)],
+            "view fv: duplicate rows for the same (user_id, feature_ts); the latest row is ambiguous"
+            " for example at "
+            "user_id=2, feature_ts=datetime.datetime(2024, 5, 31, 10, 0)",
+        ),
+    ],
+)
 def test_bad_rows(tmp_path: Path, rows: list[tuple], message: str) -> None:
     env = _setup(tmp_path, rows)
     res = fsync(env, "push", "--as-of", AS_OF)
@@ -59,19 +84,33 @@ def test_bad_rows(tmp_path: Path, rows: list[tuple], message: str) -> None:
 
 
 def test_type_contradicting_contract(tmp_path: Path) -> None:
-    env = _setup(tmp_path, [(1, "2024-05-31 10:00", "high")], ddl="user_id bigint, feature_ts timestamp, score varchar")
+    env = _setup(
+        tmp_path, [(1, "2024-05-31 10:00", "high")], ddl="user_id bigint, feature_ts timestamp, score varchar"
+    )
     res = fsync(env, "push", "--as-of", AS_OF)
     assert res.exit_code == 2
-    assert "view fv: column 'score' is VARCHAR in the warehouse but the enforced contract declares double" in res.output
+    assert (
+        "view fv: column 'score' is VARCHAR in the warehouse but the enforced contract declares double"
+        in res.output
+    )
     _assert_nothing_written(env)
 
 
-@pytest.mark.parametrize(("meta", "message"), [
-    ({"timestamp": "feature_ts", "ttl": "1d"}, "view fv: meta.feature_view.entity_keys is missing"),
-    ({"entity_keys": ["user_id"], "timestamp": "feature_ts"}, "view fv: meta.feature_view.ttl is missing"),
-    ({"entity_keys": ["user_id"], "ttl": "1 month"}, "meta.feature_view.ttl is '1 month'"),
-    ({"entity_keys": ["customer_id"], "ttl": "1d"}, "column 'customer_id' named in meta.feature_view is not in"),
-])
+@pytest.mark.parametrize(
+    ("meta", "message"),
+    [
+        ({"timestamp": "feature_ts", "ttl": "1d"}, "view fv: meta.feature_view.entity_keys is missing"),
+        (
+            {"entity_keys": ["user_id"], "timestamp": "feature_ts"},
+            "view fv: meta.feature_view.ttl is missing",
+        ),
+        ({"entity_keys": ["user_id"], "ttl": "1 month"}, "meta.feature_view.ttl is '1 month'"),
+        (
+            {"entity_keys": ["customer_id"], "ttl": "1d"},
+            "column 'customer_id' named in meta.feature_view is not in",
+        ),
+    ],
+)
 def test_bad_meta(tmp_path: Path, meta: dict, message: str) -> None:
     env = _setup(tmp_path, [(1, "2024-05-31 10:00", 1.0)], meta=meta)
     res = fsync(env, "push", "--as-of", AS_OF)
@@ -87,8 +126,10 @@ def test_selection_matching_nothing(tmp_path: Path) -> None:
     assert "--select 'nope' matches no feature view; known feature views: fv, good" in res.output
 
 
-@pytest.mark.parametrize(("status", "message"), [("error", "its latest build has status 'error'"),
-                                                 ("skipped", "its latest build has status 'skipped'")])
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [("error", "its latest build has status 'error'"), ("skipped", "its latest build has status 'skipped'")],
+)
 def test_refuses_failed_build(tmp_path: Path, status: str, message: str) -> None:
     env = _setup(tmp_path, [(1, "2024-05-31 10:00", 1.0)], statuses={"fv": status})
     res = fsync(env, "push", "--as-of", AS_OF)
@@ -100,7 +141,9 @@ def test_refuses_failed_build(tmp_path: Path, status: str, message: str) -> None
 def test_refuses_view_that_never_ran(tmp_path: Path) -> None:
     env = _setup(tmp_path, [(1, "2024-05-31 10:00", 1.0)])
     (tmp_path / "target" / "run_results.json").write_text(
-        '{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json"}, "results": []}')
+        '{"metadata": {"dbt_schema_version":'
+        ' "https://schemas.getdbt.com/dbt/run-results/v6.json"}, "results": []}'
+    )
     res = fsync(env, "push", "--select", "fv", "--as-of", AS_OF)
     assert res.exit_code == 1 and "never ran" in res.output
 

@@ -14,7 +14,9 @@ from fsync.warehouse import redact_dsn
 
 def test_precedence_defaults_file_env_flags(tmp_path: Path) -> None:
     assert load_settings({"project_dir": str(tmp_path)}, env={}).batch_size == 1000
-    (tmp_path / "pyproject.toml").write_text("[tool.fsync]\nbatch_size = 10\nlookback = '1d'\nstore = 'redis'\n")
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.fsync]\nbatch_size = 10\nlookback = '1d'\nstore = 'redis'\n"
+    )
     s = load_settings({"project_dir": str(tmp_path)}, env={})
     assert (s.batch_size, s.lookback, s.store) == (10, "1d", "redis")
     (tmp_path / "fsync.toml").write_text("batch_size = 20\n")  # fsync.toml wins over pyproject.toml
@@ -25,9 +27,14 @@ def test_precedence_defaults_file_env_flags(tmp_path: Path) -> None:
     assert s.batch_size == 40
 
 
-@pytest.mark.parametrize(("content", "message"), [("bogus = 1\n", "unknown setting 'bogus'"),
-                                                  ("batch_size = 'x'\n", "batch_size must be a number"),
-                                                  ("store = 'memcached'\n", "store must be 'sqlite' or 'redis'")])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("bogus = 1\n", "unknown setting 'bogus'"),
+        ("batch_size = 'x'\n", "batch_size must be a number"),
+        ("store = 'memcached'\n", "store must be 'sqlite' or 'redis'"),
+    ],
+)
 def test_bad_config(tmp_path: Path, content: str, message: str) -> None:
     (tmp_path / "fsync.toml").write_text(content)
     with pytest.raises(FsyncError, match=message):

@@ -15,51 +15,78 @@ from pathlib import Path
 import duckdb
 import pytest
 import redis
-
-from conftest import ROOT, free_port, open_store_from_env, start_redis, store_settings, write_artifacts
-from helpers import fsync
+from fsync_helpers import fsync
+from fsync_support import ROOT, free_port, open_store_from_env, start_redis, store_settings, write_artifacts
 
 T1 = datetime(2024, 6, 1)
 T2 = T1 + timedelta(hours=6)
-VIEWS = [{"name": "fv", "version": 1, "alias": "fv_v1",
-          "meta": {"entity_keys": ["user_id"], "timestamp": "feature_ts", "ttl": "2d"},
-          "columns": {"user_id": "bigint", "feature_ts": "timestamp", "a": "double", "b": "varchar"}},
-         {"name": "fv", "version": 2, "alias": "fv_v2",
-          "meta": {"entity_keys": ["user_id"], "timestamp": "feature_ts", "ttl": "1d"},
-          "columns": {"user_id": "bigint", "feature_ts": "timestamp", "a": "double", "b": "varchar"}}]
+VIEWS = [
+    {
+        "name": "fv",
+        "version": 1,
+        "alias": "fv_v1",
+        "meta": {"entity_keys": ["user_id"], "timestamp": "feature_ts", "ttl": "2d"},
+        "columns": {"user_id": "bigint", "feature_ts": "timestamp", "a": "double", "b": "varchar"},
+    },
+    {
+        "name": "fv",
+        "version": 2,
+        "alias": "fv_v2",
+        "meta": {"entity_keys": ["user_id"], "timestamp": "feature_ts", "ttl": "1d"},
+        "columns": {"user_id": "bigint", "feature_ts": "timestamp", "a": "double", "b": "varchar"},
+    },
+]
 N = 30000
 
 
 def _warehouse(path: Path, seed: int, changed_after: datetime | None = None) -> None:
     con = duckdb.connect(str(path))
     for alias in ("fv_v1", "fv_v2"):
-        con.execute(f"create or replace table main.{alias} as select range as user_id,"
-                    f" timestamp '2024-05-30' + to_microseconds(cast(hash(range, {seed}) % 172800000000 as bigint)) as feature_ts,"
-                    f" (hash(range * 7, {seed}) % 1000) / 8.0 as a, 'v' || (hash(range, {seed}) % 97) as b"
-                    f" from range({N})")
+        con.execute(
+            f"create or replace table main.{alias} as select range as user_id,"
+            f" timestamp '2024-05-30'"
+            f" + to_microseconds(cast(hash(range, {seed}) % 172800000000 as bigint)) as feature_ts,"
+            f" (hash(range * 7, {seed}) % 1000) / 8.0 as a, 'v' || (hash(range, {seed}) % 97) as b"
+            f" from range({N})"
+        )
         if changed_after is not None:  # 20% of entities get a newer row
-            con.execute(f"insert into main.{alias} select user_id, timestamp '{changed_after}' + interval 1 hour,"
-                        f" -a, b || '!' from main.{alias} where user_id % 5 = 0")
+            con.execute(
+                f"insert into main.{alias} select user_id, timestamp '{changed_after}' + interval 1 hour,"
+                f" -a, b || '!' from main.{alias} where user_id % 5 = 0"
+            )
     con.close()
 
 
 def _env(tmp_path: Path, db: Path, store_env: dict[str, str]) -> dict[str, str]:
-    return {**store_env, "FSYNC_PROJECT_DIR": str(tmp_path), "FSYNC_DUCKDB_PATH": str(db),
-            "FSYNC_TARGET_PATH": "target", "FSYNC_BATCH_SIZE": "40"}
+    return {
+        **store_env,
+        "FSYNC_PROJECT_DIR": str(tmp_path),
+        "FSYNC_DUCKDB_PATH": str(db),
+        "FSYNC_TARGET_PATH": "target",
+        "FSYNC_BATCH_SIZE": "40",
+    }
 
 
 def _spawn(env: dict[str, str], as_of: datetime) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "fsync", "push", "--as-of", as_of.isoformat()],
-                            env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "fsync", "push", "--as-of", as_of.isoformat()],
+        env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _interrupted_mid_write(env: dict[str, str], now: datetime) -> bool:
     """A view's entities were written but its watermark was not (the kill landed mid-push)."""
     store = open_store_from_env(env)
     try:
-        return any(store.get_watermark(v) is None and store.snapshot(v, now) for v in ("fv:v1", "fv:v2")) or any(
-            (wm := store.get_watermark(v)) is not None and wm["as_of"] != now.isoformat() for v in ("fv:v1", "fv:v2"))
+        return any(
+            store.get_watermark(v) is None and store.snapshot(v, now) for v in ("fv:v1", "fv:v2")
+        ) or any(
+            (wm := store.get_watermark(v)) is not None and wm["as_of"] != now.isoformat()
+            for v in ("fv:v1", "fv:v2")
+        )
     finally:
         store.close()
 
@@ -76,7 +103,8 @@ def _state(env: dict[str, str], now: datetime) -> dict:
 
 @pytest.mark.parametrize("scenario", ["first-push", "incremental"])
 def test_sigkill_at_random_moments_then_push_equals_clean_push(
-        tmp_path: Path, store_kind: str, redis_url: str, scenario: str) -> None:
+    tmp_path: Path, store_kind: str, redis_url: str, scenario: str
+) -> None:
     d1, d2 = tmp_path / "d1.duckdb", tmp_path / "d2.duckdb"
     _warehouse(d1, seed=1)
     _warehouse(d2, seed=1, changed_after=T1)
@@ -117,8 +145,13 @@ def test_redis_unreachable_exit_3_without_secrets(tmp_path: Path) -> None:
     db = tmp_path / "d.duckdb"
     _warehouse(db, seed=2)
     write_artifacts(tmp_path / "target", VIEWS)
-    env = {**_env(tmp_path, db, {}), "FSYNC_STORE": "redis", "FSYNC_RETRIES": "2", "FSYNC_RETRY_BACKOFF": "0.01",
-           "FSYNC_REDIS_URL": f"redis://:s3cret-pw@127.0.0.1:{free_port()}/0"}
+    env = {
+        **_env(tmp_path, db, {}),
+        "FSYNC_STORE": "redis",
+        "FSYNC_RETRIES": "2",
+        "FSYNC_RETRY_BACKOFF": "0.01",
+        "FSYNC_REDIS_URL": f"redis://:s3cret-pw@127.0.0.1:{free_port()}/0",
+    }
     res = fsync(env, "push", "--as-of", T1.isoformat())
     assert res.exit_code == 3
     assert "Redis at redis://:***@127.0.0.1:" in res.output and "unavailable" in res.output
@@ -132,8 +165,15 @@ def test_password_redis_and_restart_mid_push(tmp_path: Path) -> None:
     port = free_port()
     server = start_redis(tmp_path, port, password="s3cret-pw")
     url = f"redis://:s3cret-pw@127.0.0.1:{port}/0"
-    env = {**_env(tmp_path, db, {}), "FSYNC_STORE": "redis", "FSYNC_REDIS_URL": url, "FSYNC_KEY_PREFIX": "p",
-           "FSYNC_RETRIES": "6", "FSYNC_RETRY_BACKOFF": "0.05", "FSYNC_BATCH_SIZE": "20"}
+    env = {
+        **_env(tmp_path, db, {}),
+        "FSYNC_STORE": "redis",
+        "FSYNC_REDIS_URL": url,
+        "FSYNC_KEY_PREFIX": "p",
+        "FSYNC_RETRIES": "6",
+        "FSYNC_RETRY_BACKOFF": "0.05",
+        "FSYNC_BATCH_SIZE": "20",
+    }
     client = redis.Redis.from_url(url)
     try:
         proc = _spawn(env, T1)
@@ -146,7 +186,9 @@ def test_password_redis_and_restart_mid_push(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 3, err.decode()
         assert b"s3cret-pw" not in err and b"Traceback" not in err
-        assert client.hget("p:__watermarks", "fv:v1") is None or client.hget("p:__watermarks", "fv:v2") is None
+        assert (
+            client.hget("p:__watermarks", "fv:v1") is None or client.hget("p:__watermarks", "fv:v2") is None
+        )
         res = fsync(env, "push", "--as-of", T1.isoformat(), "--json")
         assert res.exit_code == 0 and "s3cret-pw" not in res.output and "redis://:***@" in res.output
         store = open_store_from_env({"FSYNC_STORE": "redis", "FSYNC_REDIS_URL": url, "FSYNC_KEY_PREFIX": "p"})

@@ -10,8 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
-from helpers import (
+from fsync_helpers import (
     Dataset,
     assert_store_equals_pit,
     fsync,
@@ -19,7 +18,7 @@ from helpers import (
     random_dataset,
     snapshot_build,
 )
-from conftest import DbtFixture, open_store_from_env, store_settings
+from fsync_support import DbtFixture, open_store_from_env, store_settings
 
 T1 = datetime(2024, 6, 1, 6, 30)
 T2 = T1 + timedelta(days=1)
@@ -27,7 +26,7 @@ SELECT = ["--select", "user_stats", "--select", "store_stats"]
 
 
 def _changes(data: Dataset, seed: int) -> Dataset:
-    """New rows after T1, late rows inside the look-back, and same-timestamp corrections (newer created_ts)."""
+    """New rows after T1, late rows inside the look-back, same-timestamp corrections (newer created_ts)."""
     rng = random.Random(seed)
     user_rows, v2_rows, store_rows = list(data.user_rows), list(data.user_rows_v2), list(data.store_rows)
     vals = (7, 1.25, Decimal("3.5000"), True, "corrected", datetime(2024, 1, 2))
@@ -37,8 +36,10 @@ def _changes(data: Dataset, seed: int) -> Dataset:
         user_rows.append((uid, T1 - timedelta(minutes=rng.randint(1, 600), microseconds=3), None, *vals))
     latest: dict[int, tuple] = {}
     for row in v2_rows:
-        if row[1] <= T2 and (row[0] not in latest or (row[1], row[2] or datetime.min) > (latest[row[0]][1],
-                                                                                          latest[row[0]][2] or datetime.min)):
+        if row[1] <= T2 and (
+            row[0] not in latest
+            or (row[1], row[2] or datetime.min) > (latest[row[0]][1], latest[row[0]][2] or datetime.min)
+        ):
             latest[row[0]] = row
     for row in list(latest.values())[:12]:  # same feature_ts, newer created_ts, new values
         v2_rows.append((row[0], row[1], T2 + timedelta(hours=1), *vals[:3], False, "same-ts fix", vals[5]))
@@ -61,13 +62,20 @@ def builds(dbt_fixture: DbtFixture, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def _env(build: tuple[Path, Path], store_env: dict[str, str]) -> dict[str, str]:
-    from conftest import FIXTURE_PROJECT
+    from fsync_support import FIXTURE_PROJECT
 
-    return {**store_env, "FSYNC_PROJECT_DIR": str(FIXTURE_PROJECT), "FSYNC_DUCKDB_PATH": str(build[0]),
-            "FSYNC_TARGET_PATH": str(build[1]), "FSYNC_BATCH_SIZE": "17"}
+    return {
+        **store_env,
+        "FSYNC_PROJECT_DIR": str(FIXTURE_PROJECT),
+        "FSYNC_DUCKDB_PATH": str(build[0]),
+        "FSYNC_TARGET_PATH": str(build[1]),
+        "FSYNC_BATCH_SIZE": "17",
+    }
 
 
-def test_push_equals_point_in_time_join(builds: dict, store_kind: str, redis_url: str, tmp_path: Path) -> None:
+def test_push_equals_point_in_time_join(
+    builds: dict, store_kind: str, redis_url: str, tmp_path: Path
+) -> None:
     store_env = store_settings(store_kind, redis_url, tmp_path)
     env1 = _env(builds["t1"], store_env)
     res = fsync(env1, "push", *SELECT, "--as-of", T1.isoformat())
@@ -80,7 +88,7 @@ def test_push_equals_point_in_time_join(builds: dict, store_kind: str, redis_url
     assert fsync(env1, "push", *SELECT, "--as-of", T1.isoformat()).exit_code == 0
     assert {v: store.snapshot(v, T1) for v in before} == before
 
-    # After changes: an incremental push at T2 equals the join at T2, and equals a full push into a fresh store.
+    # After changes: an incremental push at T2 equals the join at T2 and a full push into a fresh store.
     env2 = _env(builds["t2"], store_env)
     res = fsync(env2, "push", *SELECT, "--as-of", T2.isoformat(), "--json")
     assert res.exit_code == 0, res.output
@@ -97,7 +105,7 @@ def test_push_equals_point_in_time_join(builds: dict, store_kind: str, redis_url
     assert res.exit_code == 0 and "full push" in res.output
     assert assert_store_equals_pit(store, builds["t2"][0], T2) > 30
 
-    # Going back in time (as-of before the watermark) rewrites from scratch and drops entities seen only later.
+    # Going back in time (as-of before the watermark) rewrites from scratch, drops entities seen later.
     assert fsync(env2, "push", *SELECT, "--as-of", T1.isoformat()).exit_code == 0
     for v in before:
         assert set(store.snapshot(v, T1)) <= set(fresh.snapshot(v, T2)) | set(before[v]), v

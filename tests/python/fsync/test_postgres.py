@@ -10,18 +10,27 @@ from pathlib import Path
 import duckdb
 import psycopg2
 import pytest
-
-from conftest import open_store_from_env, store_settings, write_artifacts
-from helpers import fsync, random_dataset
+from fsync_helpers import fsync, random_dataset
+from fsync_support import open_store_from_env, store_settings, write_artifacts
 
 pytestmark = pytest.mark.postgres
 T = datetime(2024, 6, 1, 6, 30)
 DSN = os.environ.get("FSYNC_TEST_POSTGRES_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
-COLUMNS = {"user_id": "bigint", "feature_ts": "timestamp", "created_ts": "timestamp", "f_int": "bigint",
-           "f_float": "double", "f_dec": "decimal(18,4)", "f_bool": "boolean", "f_str": "varchar",
-           "f_ts": "timestamp"}
-PG_DDL = ("user_id bigint, feature_ts timestamp, created_ts timestamp, f_int bigint, f_float double precision,"
-          " f_dec numeric(18,4), f_bool boolean, f_str text, f_ts timestamp")
+COLUMNS = {
+    "user_id": "bigint",
+    "feature_ts": "timestamp",
+    "created_ts": "timestamp",
+    "f_int": "bigint",
+    "f_float": "double",
+    "f_dec": "decimal(18,4)",
+    "f_bool": "boolean",
+    "f_str": "varchar",
+    "f_ts": "timestamp",
+}
+PG_DDL = (
+    "user_id bigint, feature_ts timestamp, created_ts timestamp, f_int bigint, f_float double precision,"
+    " f_dec numeric(18,4), f_bool boolean, f_str text, f_ts timestamp"
+)
 
 
 def test_postgres_and_duckdb_push_the_same(tmp_path: Path) -> None:
@@ -39,18 +48,35 @@ def test_postgres_and_duckdb_push_the_same(tmp_path: Path) -> None:
         duck.execute(f"create table {schema}.fv ({PG_DDL.replace('double precision', 'double')})")
         duck.executemany(f"insert into {schema}.fv values ({', '.join('?' * 9)})", rows)
         duck.close()
-        meta = {"entity_keys": ["user_id"], "timestamp": "feature_ts", "created_timestamp": "created_ts",
-                "ttl": "36h"}
-        write_artifacts(tmp_path / "target", [{"name": "fv", "schema": schema, "meta": meta, "columns": COLUMNS}])
+        meta = {
+            "entity_keys": ["user_id"],
+            "timestamp": "feature_ts",
+            "created_timestamp": "created_ts",
+            "ttl": "36h",
+        }
+        write_artifacts(
+            tmp_path / "target", [{"name": "fv", "schema": schema, "meta": meta, "columns": COLUMNS}]
+        )
         base = {"FSYNC_PROJECT_DIR": str(tmp_path), "FSYNC_TARGET_PATH": "target"}
-        pg_env = {**base, **store_settings("sqlite", "", tmp_path, "pg"), "FSYNC_WAREHOUSE": "postgres",
-                  "FSYNC_POSTGRES_DSN": DSN, "FSYNC_BATCH_SIZE": "13"}
-        dk_env = {**base, **store_settings("sqlite", "", tmp_path, "dk"),
-                  "FSYNC_DUCKDB_PATH": str(tmp_path / "wh.duckdb")}
+        pg_env = {
+            **base,
+            **store_settings("sqlite", "", tmp_path, "pg"),
+            "FSYNC_WAREHOUSE": "postgres",
+            "FSYNC_POSTGRES_DSN": DSN,
+            "FSYNC_BATCH_SIZE": "13",
+        }
+        dk_env = {
+            **base,
+            **store_settings("sqlite", "", tmp_path, "dk"),
+            "FSYNC_DUCKDB_PATH": str(tmp_path / "wh.duckdb"),
+        }
         for env in (pg_env, dk_env):
             res = fsync(env, "push", "--as-of", T.isoformat())
             assert res.exit_code == 0, res.output
-        pg, dk = open_store_from_env(pg_env).snapshot("fv:_", T), open_store_from_env(dk_env).snapshot("fv:_", T)
+        pg, dk = (
+            open_store_from_env(pg_env).snapshot("fv:_", T),
+            open_store_from_env(dk_env).snapshot("fv:_", T),
+        )
         assert len(dk) > 100
         assert pg == dk
     finally:
@@ -61,8 +87,12 @@ def test_postgres_and_duckdb_push_the_same(tmp_path: Path) -> None:
 
 def test_postgres_unreachable_exit_3(tmp_path: Path) -> None:
     write_artifacts(tmp_path / "target", [{"name": "fv", "meta": {"entity_keys": ["k"], "ttl": "1d"}}])
-    env = {"FSYNC_PROJECT_DIR": str(tmp_path), "FSYNC_TARGET_PATH": "target", "FSYNC_WAREHOUSE": "postgres",
-           "FSYNC_POSTGRES_DSN": "host=127.0.0.1 port=1 user=postgres password=pw-s3cret dbname=test",
-           **store_settings("sqlite", "", tmp_path)}
+    env = {
+        "FSYNC_PROJECT_DIR": str(tmp_path),
+        "FSYNC_TARGET_PATH": "target",
+        "FSYNC_WAREHOUSE": "postgres",
+        "FSYNC_POSTGRES_DSN": "host=127.0.0.1 port=1 user=postgres password=pw-s3cret dbname=test",
+        **store_settings("sqlite", "", tmp_path),
+    }
     res = fsync(env, "push")
     assert res.exit_code == 3 and "PostgreSQL is unavailable" in res.output and "pw-s3cret" not in res.output

@@ -15,8 +15,13 @@ from fsync.timeutil import to_us
 
 T = datetime(2024, 6, 1, 12, 0, 0)
 VALUES = {
-    "i": -(2**62) + 7, "f": 0.1 + 0.2, "d": Decimal("-12345.6780"), "b": False, "s": "ünï|cø\\de:",
-    "t": datetime(2024, 5, 31, 23, 59, 59, 999999), "null": None,
+    "i": -(2**62) + 7,
+    "f": 0.1 + 0.2,
+    "d": Decimal("-12345.6780"),
+    "b": False,
+    "s": "ünï|cø\\de:",
+    "t": datetime(2024, 5, 31, 23, 59, 59, 999999),
+    "null": None,
 }
 
 
@@ -26,8 +31,13 @@ OFFSET_MS = (to_us(datetime.now(UTC).replace(tzinfo=None)) - to_us(T)) // 1000
 
 def batch(records: list[tuple[str, dict[str, str], int]]) -> Batch:
     names = list(records[0][1])
-    return Batch(names, [], [r[0] for r in records], [r[2] for r in records],
-                 [[r[1][n] for r in records] for n in names])
+    return Batch(
+        names,
+        [],
+        [r[0] for r in records],
+        [r[2] for r in records],
+        [[r[1][n] for r in records] for n in names],
+    )
 
 
 def write(store: OnlineStore, view: str, records: list[tuple[str, dict[str, str], int]]) -> None:
@@ -35,12 +45,23 @@ def write(store: OnlineStore, view: str, records: list[tuple[str, dict[str, str]
     store.flush()
 
 
-def record(entity: str, values: dict[str, object], feature_ts: datetime = T, ttl: timedelta = timedelta(hours=1),
-           generation: int = 1) -> tuple[str, dict[str, str], int]:
+def record(
+    entity: str,
+    values: dict[str, object],
+    feature_ts: datetime = T,
+    ttl: timedelta = timedelta(hours=1),
+    generation: int = 1,
+) -> tuple[str, dict[str, str], int]:
     expires = to_us(feature_ts + ttl)
     fields = {k: encode_value(v) for k, v in values.items()}
-    fields.update({FEATURE_TS: encode_value(feature_ts), EXPIRES_AT: str(expires), PUSHED_AT: encode_value(T),
-                   GENERATION: str(generation)})
+    fields.update(
+        {
+            FEATURE_TS: encode_value(feature_ts),
+            EXPIRES_AT: str(expires),
+            PUSHED_AT: encode_value(T),
+            GENERATION: str(generation),
+        }
+    )
     return entity, fields, expires
 
 
@@ -99,20 +120,39 @@ def test_redis_hash_layout_and_physical_expiry(redis_url: str) -> None:
     store = RedisStore(redis_url, prefix="layout")
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     now = datetime.now(UTC).replace(tzinfo=None).replace(microsecond=0)
-    store.write("v:v2", batch([record("7", {"a": 1}, feature_ts=now, ttl=timedelta(days=1))]), expire_offset_ms=0)
+    store.write(
+        "v:v2", batch([record("7", {"a": 1}, feature_ts=now, ttl=timedelta(days=1))]), expire_offset_ms=0
+    )
     store.flush()
     raw = client.hgetall("layout:v:v2:7")
     assert raw["a"] == "i1" and raw[FEATURE_TS] == "t" + now.isoformat()
     assert client.pexpiretime("layout:v:v2:7") == to_us(now + timedelta(days=1)) // 1000
     # Written with the wall clock as "now", a value already past feature_ts + ttl is gone at once.
-    store.write("v:v2", batch([record("8", {"a": 1}, feature_ts=now - timedelta(hours=2))]), expire_offset_ms=0)
+    store.write(
+        "v:v2", batch([record("8", {"a": 1}, feature_ts=now - timedelta(hours=2))]), expire_offset_ms=0
+    )
     store.flush()
     assert client.exists("layout:v:v2:8") == 0
     store.close()
 
 
-@pytest.mark.parametrize("value", [float("inf"), float("-inf"), -0.0, 5e-324, 1e308, Decimal("1E+2"),
-                                   Decimal("0.0000"), "", "n", True, 0, datetime(1, 1, 1)])
+@pytest.mark.parametrize(
+    "value",
+    [
+        float("inf"),
+        float("-inf"),
+        -0.0,
+        5e-324,
+        1e308,
+        Decimal("1E+2"),
+        Decimal("0.0000"),
+        "",
+        "n",
+        True,
+        0,
+        datetime(1, 1, 1),
+    ],
+)
 def test_edge_values_round_trip(store: OnlineStore, value: object) -> None:
     write(store, "v:v1", [record("k", {"x": value})])
     got = store.get("v:v1", "k", T)

@@ -22,7 +22,12 @@ STORE_COLS = ["store_id", "country", "feature_ts", "created_ts", "revenue", "ord
 
 # (store id, relation with the point-in-time join at label_ts = as_of, key columns, feature columns)
 VIEWS = [
-    ("user_stats:v1", "expected_user_stats_v1", ["user_id"], ["f_int", "f_float", "f_dec", "f_bool", "f_str", "f_ts"]),
+    (
+        "user_stats:v1",
+        "expected_user_stats_v1",
+        ["user_id"],
+        ["f_int", "f_float", "f_dec", "f_bool", "f_str", "f_ts"],
+    ),
     ("user_stats:v2", "expected_user_stats_v2", ["user_id"], ["f_int", "f_float", "f_dec", "f_str", "f_ts"]),
     ("store_stats:_", "expected_store_stats", ["store_id", "country"], ["revenue", "orders"]),
 ]
@@ -44,7 +49,9 @@ def _values(rng: random.Random) -> list[Any]:
 
 
 def _ts(rng: random.Random, as_of: datetime, lo_h: int, hi_h: int) -> datetime:
-    return as_of + timedelta(seconds=rng.randint(lo_h * 3600, hi_h * 3600), microseconds=rng.randint(0, 999999))
+    return as_of + timedelta(
+        seconds=rng.randint(lo_h * 3600, hi_h * 3600), microseconds=rng.randint(0, 999999)
+    )
 
 
 @dataclass
@@ -62,29 +69,43 @@ def random_dataset(seed: int, as_of: datetime, n_users: int = 80) -> Dataset:
             user_rows.append((uid, ts, None, *_values(rng)))
         for ts in {_ts(rng, as_of, -60, 12) for _ in range(rng.randint(0, 3))}:
             # ties on feature_ts broken by created_ts (NULL lowest, never two equal)
-            createds = rng.sample([None, ts + timedelta(minutes=5), ts + timedelta(hours=2)], rng.randint(1, 3))
+            createds = rng.sample(
+                [None, ts + timedelta(minutes=5), ts + timedelta(hours=2)], rng.randint(1, 3)
+            )
             for created in createds:
                 v2_rows.append((uid, ts, created, *_values(rng)))
     for store in ["s1", "s|2", "s\\3", "ü"]:
         for country in ["DE", "FR", "US"]:
             for ts in {_ts(rng, as_of, -20, 4) for _ in range(rng.randint(0, 3))}:
                 for created in rng.sample([None, ts + timedelta(minutes=1), ts + timedelta(minutes=9)], 2):
-                    store_rows.append((store, country, ts, created, _maybe(rng, rng.uniform(0, 1e4)),
-                                       _maybe(rng, rng.randint(0, 50))))
+                    store_rows.append(
+                        (
+                            store,
+                            country,
+                            ts,
+                            created,
+                            _maybe(rng, rng.uniform(0, 1e4)),
+                            _maybe(rng, rng.randint(0, 50)),
+                        )
+                    )
     return Dataset(user_rows, v2_rows, store_rows)
 
 
 def load_dataset(path: Path, data: Dataset) -> None:
     con = duckdb.connect(str(path))
     con.execute("create schema if not exists raw")
-    user_ddl = ("(user_id bigint, feature_ts timestamp, created_ts timestamp, f_int bigint, f_float double,"
-                " f_dec decimal(18,4), f_bool boolean, f_str varchar, f_ts timestamp)")
+    user_ddl = (
+        "(user_id bigint, feature_ts timestamp, created_ts timestamp, f_int bigint, f_float double,"
+        " f_dec decimal(18,4), f_bool boolean, f_str varchar, f_ts timestamp)"
+    )
     for table, rows in (("user_rows", data.user_rows), ("user_rows_v2", data.user_rows_v2)):
         con.execute(f"create or replace table raw.{table} {user_ddl}")
         if rows:
             con.executemany(f"insert into raw.{table} values ({', '.join('?' * 9)})", rows)
-    con.execute("create or replace table raw.store_rows (store_id varchar, country varchar, feature_ts timestamp,"
-                " created_ts timestamp, revenue double, orders integer)")
+    con.execute(
+        "create or replace table raw.store_rows (store_id varchar, country varchar, feature_ts timestamp,"
+        " created_ts timestamp, revenue double, orders integer)"
+    )
     con.executemany("insert into raw.store_rows values (?, ?, ?, ?, ?, ?)", data.store_rows)
     con.close()
 
@@ -101,13 +122,14 @@ def fsync(env: dict[str, str], *args: str) -> Result:
 
 
 def assert_store_equals_pit(store: OnlineStore, warehouse: Path, as_of: datetime) -> int:
-    """Every entity read back at as_of equals the point-in-time join at label_ts = as_of (absent if no match)."""
+    """Every entity read back at as_of equals the point-in-time join at label_ts = as_of (or is absent)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     checked = 0
     try:
         for store_id, relation, keys, cols in VIEWS:
-            rows = con.execute(f"select {', '.join(keys)}, label_ts, feature_ts, {', '.join(cols)}"
-                               f" from main.{relation}").fetchall()
+            rows = con.execute(
+                f"select {', '.join(keys)}, label_ts, feature_ts, {', '.join(cols)} from main.{relation}"
+            ).fetchall()
             served = set(store.snapshot(store_id, as_of))
             expected_served = set()
             for row in rows:
@@ -119,7 +141,9 @@ def assert_store_equals_pit(store: OnlineStore, warehouse: Path, as_of: datetime
                     assert got is None, f"{store_id} {key}: expected absent, store has {got}"
                     continue
                 expected_served.add(key)
-                assert got is not None, f"{store_id} {key}: expected {values} at {feature_ts}, store has nothing"
+                assert got is not None, (
+                    f"{store_id} {key}: expected {values} at {feature_ts}, store has nothing"
+                )
                 assert got[FEATURE_TS] == feature_ts, (store_id, key)
                 assert {c: got[c] for c in cols} == dict(zip(cols, values, strict=True)), (store_id, key)
                 assert [type(got[c]) for c in cols] == [type(v) for v in values], (store_id, key)
