@@ -161,3 +161,29 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     assert res.exit_code == 0 and '"rows": 1' in res.output and '"status": "dry-run"' in res.output
     store = open_store_from_env(env)
     assert store.get_watermark("fv:_") is None
+
+
+def test_duckdb_locked_by_a_writer_exit_3(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    env = _setup(tmp_path, [(1, "2024-05-31 10:00", 1.0)])
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({env['FSYNC_DUCKDB_PATH']!r});"
+            " print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == b"ready"
+        time.sleep(0.1)
+        res = fsync(env, "push", "--as-of", AS_OF)
+        assert res.exit_code == 3
+        assert "is locked by another process (is `dbt` running?)" in res.output
+    finally:
+        holder.kill()
+        holder.wait()
