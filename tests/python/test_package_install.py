@@ -20,6 +20,9 @@ models:
 seeds:
   fstore:
     +enabled: false
+exposures:
+  fstore:
+    +enabled: false
 """,
     "packages.yml": f"packages:\n  - local: {PROJECT_DIR}\n",
     "profiles.yml": """
