@@ -211,3 +211,5 @@ def views_cmd(as_json: bool, **kwargs: Any) -> int:
             state = r["problem"] or r["blocked"] or "ok"
             click.echo(f"{r['view']:<40} {r['relation']:<45} {state}")
     return 0
+
+from fsync.cli_catalog import register as _catalog; _catalog(main)  # noqa: E402, E702, I001

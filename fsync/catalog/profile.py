@@ -1,0 +1,88 @@
+"""Live profile figures of each feature view, read-only from the warehouse: row count, NULL % per column,
+latest timestamp. An unreachable or locked warehouse is a message on the page, never a failed catalog."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from fsync.artifacts import FeatureView, Registry
+from fsync.config import Settings
+from fsync.connect import open_reader
+from fsync.errors import FsyncError
+from fsync.warehouse import PostgresReader, Reader, quote, redact_dsn
+
+
+@dataclass(frozen=True)
+class Profile:
+    row_count: int
+    latest_ts: datetime | None
+    null_pct: dict[str, float]  # column -> percentage of NULL values (0 when the view is empty)
+
+
+@dataclass
+class Profiles:
+    source: str  # what was read, e.g. "duckdb file /x/fstore.duckdb"
+    unavailable: str | None = None  # why nothing could be read
+    by_view: dict[str, Profile] = field(default_factory=dict)  # unique_id -> profile
+    errors: dict[str, str] = field(default_factory=dict)  # unique_id -> why this view could not be read
+
+
+def _db_errors() -> tuple[type[BaseException], ...]:
+    import duckdb
+    import psycopg2
+
+    return (duckdb.Error, psycopg2.Error)
+
+
+def profile_view(reader: Reader, view: FeatureView) -> Profile:
+    names = [c.name for c in view.columns]
+    actual = reader.columns(view.schema, view.alias)
+    if not actual:
+        raise FsyncError(f"relation {view.schema}.{view.alias} not found in the warehouse")
+    names = [n for n in names if n in actual] or list(actual)
+    ts = quote(view.timestamp) if view.timestamp in actual else "null"
+    counts = ", ".join(f"count({quote(n)})" for n in names)
+    sql = f"select count(*), max({ts}), {counts} from {quote(view.schema)}.{quote(view.alias)}"
+    row = reader.one(sql, [])
+    assert row is not None  # an aggregate always returns one row
+    total = int(row[0])
+    nulls = {
+        n: (100.0 * (total - int(c)) / total if total else 0.0) for n, c in zip(names, row[2:], strict=True)
+    }
+    latest: Any = row[1]
+    latest_ts = latest if isinstance(latest, datetime) else None
+    return Profile(row_count=total, latest_ts=latest_ts, null_pct=nulls)
+
+
+def describe_source(settings: Settings, registry: Registry) -> str:
+    kind = settings.warehouse or registry.adapter_type
+    if kind == "duckdb":
+        return f"DuckDB file {settings.path(settings.duckdb_path)}"
+    if kind == "postgres":
+        return f"PostgreSQL ({redact_dsn(settings.postgres_dsn)})"
+    return kind
+
+
+def collect_profiles(settings: Settings, registry: Registry, views: list[FeatureView]) -> Profiles:
+    result = Profiles(source=describe_source(settings, registry))
+    try:
+        reader = open_reader(settings, registry)
+    except FsyncError as exc:  # missing file, locked file, server down, unsupported adapter
+        result.unavailable = str(exc)
+        return result
+    errors = _db_errors()
+    try:
+        for view in views:
+            try:
+                result.by_view[view.unique_id] = profile_view(reader, view)
+            except FsyncError as exc:
+                result.errors[view.unique_id] = str(exc)
+            except errors as exc:
+                result.errors[view.unique_id] = str(exc).strip().splitlines()[0]
+                if isinstance(reader, PostgresReader):  # leave the failed transaction
+                    reader.con.rollback()
+    finally:
+        reader.close()
+    return result
