@@ -15,6 +15,7 @@ from typing import Any
 from fsync.artifacts import FeatureView, Registry, load_registry
 from fsync.catalog.graph import Lineage, view_lineage
 from fsync.errors import FsyncError
+from fsync.lineage import Lineage as Graph
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,8 @@ def load_catalog(target_path: Path) -> Catalog:
     registry = load_registry(target_path)  # validates the artifacts' schema versions
     manifest = json.loads((target_path / "manifest.json").read_text())
     nodes: dict[str, dict[str, Any]] = manifest.get("nodes", {})
+    graph = Graph.from_manifest(manifest)
+    view_ids = {x.unique_id: x.id for x in registry.views}
     by_name: dict[str, list[FeatureView]] = {}
     for v in registry.views:
         by_name.setdefault(v.name, []).append(v)
@@ -149,7 +152,7 @@ def load_catalog(target_path: Path) -> Catalog:
                 deprecation_date=_text(node.get("deprecation_date")) or None,
                 columns=_columns(v, node),
                 versions=versions,
-                lineage=view_lineage(manifest, v.unique_id, {x.unique_id: x.id for x in registry.views}),
+                lineage=view_lineage(graph, v.unique_id, view_ids),
             )
         )
     md = manifest.get("metadata") or {}

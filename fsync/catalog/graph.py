@@ -1,16 +1,12 @@
-"""The lineage of one feature view as the catalog draws it: every ancestor (sources, seeds, upstream
-models), the view, every descendant model (training sets) and exposure, each assigned to a layer.
-
-A minimal walk over manifest.json's parent_map/child_map, kept private to the catalog.
-"""
+"""The lineage of one feature view as the catalog draws it, on top of fsync.lineage: every ancestor
+(sources, seeds, upstream models), the view, every descendant model (training sets) and exposure, each
+assigned to a drawing layer (longest path, sources first, exposures last)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-DRAWN = frozenset({"source", "seed", "model", "snapshot", "exposure"})
-PIT_MACRO = "point_in_time_join"
+from fsync.lineage import Lineage as Graph
 
 
 @dataclass(frozen=True)
@@ -26,105 +22,85 @@ class LineageNode:
 class Lineage:
     nodes: tuple[LineageNode, ...]
     edges: tuple[tuple[str, str], ...]
-    groups: tuple[tuple[str, int, int], ...] = field(default=())  # heading, first layer, last layer
+    groups: tuple[tuple[str, int, int], ...] = ()  # heading, first layer, last layer
 
     def labels(self, kind: str) -> list[str]:
         return [n.label for n in self.nodes if n.kind == kind]
 
 
-def _walk(start: str, step: dict[str, list[str]], kinds: dict[str, str]) -> set[str]:
-    seen: set[str] = set()
-    todo = [start]
-    while todo:
-        for nxt in step.get(todo.pop(), []):
-            if nxt not in seen and kinds.get(nxt) in DRAWN:
-                seen.add(nxt)
-                todo.append(nxt)
-    return seen
-
-
-def _label(uid: str, res: dict[str, Any]) -> str:
-    if res.get("resource_type") == "source":
-        return f"{res.get('source_name')}.{res.get('name')}"
-    version = res.get("version")
-    return str(res.get("name") or uid) + (f" v{version}" if version is not None else "")
-
-
-def view_lineage(manifest: dict[str, Any], uid: str, view_ids: dict[str, str]) -> Lineage:
+def view_lineage(graph: Graph, uid: str, view_ids: dict[str, str]) -> Lineage:
     """`view_ids` maps the unique_id of every feature view to its catalog id (name or name.vN)."""
-    resources: dict[str, dict[str, Any]] = {}
-    for section in ("nodes", "sources", "exposures"):
-        resources.update(manifest.get(section) or {})
-    kinds = {k: str(r.get("resource_type")) for k, r in resources.items()}
-    parents: dict[str, list[str]] = manifest.get("parent_map") or {}
-    children: dict[str, list[str]] = manifest.get("child_map") or {}
-    up, down = _walk(uid, parents, kinds), _walk(uid, children, kinds)
+    up = {n.unique_id for n in graph.upstream(uid)}
+    down = {n.unique_id for n in graph.downstream(uid)}
+    nodes = graph.nodes
 
-    def kind_of(n: str) -> str:
-        k = kinds[n]
-        if n == uid:
+    def kind_of(u: str) -> str:
+        n = nodes[u]
+        if u == uid:
             return "view"
-        if n in up:
-            return "source" if k in ("source", "seed") else "upstream"
-        if k == "exposure":
+        if u in view_ids:
+            return "other-view"
+        if u in up:
+            return "source" if n.kind in ("source", "seed") else "upstream"
+        if n.kind == "exposure":
             return "exposure"
-        macros = (resources[n].get("depends_on") or {}).get("macros") or []
-        return "training" if any(m.endswith("." + PIT_MACRO) for m in macros) else "downstream"
+        return "training" if n.is_training_set else "downstream"
 
-    shown = sorted(up | down | {uid})
-    edges = sorted((p, c) for c in shown for p in parents.get(c, []) if p in shown and p != c)
+    shown = up | down | {uid}
+    parents = {u: [p for p in nodes[u].depends_on if p in shown and p != u] for u in shown}
+    edges = tuple(sorted((p, c) for c in shown for p in parents[c]))
 
-    # Longest-path layering inside each side; sources first, the view in the middle, exposures last.
     layer: dict[str, int] = {}
 
-    def depth(n: str) -> int:
-        if n not in layer:
-            layer[n] = -1  # cycle guard (a manifest has none)
-            ps = [p for p in parents.get(n, []) if p in up]
-            layer[n] = 0 if kind_of(n) == "source" or not ps else 1 + max(depth(p) for p in ps)
-        return layer[n]
+    def up_depth(u: str) -> int:
+        if u not in layer:
+            layer[u] = 0  # cycle guard (a manifest has none)
+            ps = [p for p in parents[u] if p in up]
+            layer[u] = 1 + max((up_depth(p) for p in ps), default=-1)
+            if nodes[u].kind not in ("source", "seed"):
+                layer[u] = max(layer[u], 1)  # models never share the sources' column
+        return layer[u]
 
-    for n in up:
-        depth(n)
-    if any(kind_of(n) == "upstream" for n in up):
-        for n in up:
-            if kind_of(n) == "upstream":
-                layer[n] = max(layer[n], 1)
-    view_layer = 1 + max((layer[n] for n in up), default=-1)
+    for u in up:
+        up_depth(u)
+    for u in up:
+        if nodes[u].kind in ("source", "seed"):
+            layer[u] = 0
+    view_layer = 1 + max((layer[u] for u in up), default=-1)
     layer[uid] = view_layer
 
-    def down_depth(n: str) -> int:
-        if n not in layer:
-            layer[n] = view_layer + 1
-            ps = [p for p in parents.get(n, []) if p in down or p == uid]
-            layer[n] = 1 + max((down_depth(p) for p in ps), default=view_layer)
-        return layer[n]
+    def down_depth(u: str) -> int:
+        if u not in layer:
+            layer[u] = view_layer + 1
+            ps = [p for p in parents[u] if p in down or p == uid]
+            layer[u] = 1 + max((down_depth(p) for p in ps), default=view_layer)
+        return layer[u]
 
-    for n in down:
-        if kinds[n] != "exposure":
-            down_depth(n)
-    model_max = max((layer[n] for n in down if kinds[n] != "exposure"), default=view_layer)
-    for n in down:
-        if kinds[n] == "exposure":
-            layer[n] = model_max + 1
+    models_down = [u for u in down if nodes[u].kind != "exposure"]
+    exposures = [u for u in down if nodes[u].kind == "exposure"]
+    for u in models_down:
+        down_depth(u)
+    last_model = max((layer[u] for u in models_down), default=view_layer)
+    for u in exposures:
+        layer[u] = last_model + 1
 
-    nodes = tuple(
-        LineageNode(
-            uid=n,
-            label=_label(n, resources[n]),
-            kind="other-view" if n != uid and n in view_ids else kind_of(n),
-            layer=layer[n],
-            view_id=view_ids.get(n),
-        )
-        for n in sorted(shown, key=lambda n: (layer[n], _label(n, resources[n])))
+    def label(u: str) -> str:
+        n = nodes[u]
+        return n.name if n.version is None else f"{n.name} v{n.version}"
+
+    drawn = tuple(
+        LineageNode(uid=u, label=label(u), kind=kind_of(u), layer=layer[u], view_id=view_ids.get(u))
+        for u in sorted(shown, key=lambda u: (layer[u], label(u)))
     )
     groups = []
-    src = [layer[n] for n in up if kind_of(n) == "source"]
-    ups = [layer[n] for n in up if kind_of(n) == "upstream"]
-    downs = [layer[n] for n in down if kinds[n] != "exposure"]
-    exps = [layer[n] for n in down if kinds[n] == "exposure"]
-    for heading, ls in (("Sources", src), ("Upstream models", ups), ("Feature view", [view_layer]),
-                        ("Training sets & downstream", downs), ("Exposures", exps)):
-        if ls:
+    for heading, members in (
+        ("Sources", [u for u in up if nodes[u].kind in ("source", "seed")]),
+        ("Upstream models", [u for u in up if nodes[u].kind not in ("source", "seed")]),
+        ("Feature view", [uid]),
+        ("Training sets & downstream", models_down),
+        ("Exposures", exposures),
+    ):
+        if members:
+            ls = [layer[u] for u in members]
             groups.append((heading, min(ls), max(ls)))
-    return Lineage(nodes=nodes, edges=tuple(edges), groups=tuple(groups))
+    return Lineage(nodes=drawn, edges=edges, groups=tuple(groups))
