@@ -45,8 +45,10 @@ class Node:
     deprecation_date: str | None = None
     description: str = ""
     path: str | None = None  # original_file_path
+    yaml_path: str | None = None  # the YAML file holding its properties (patch_path without `package://`)
     relation: str | None = None  # relation_name as dbt renders it
     alias: str | None = None
+    schema: str | None = None
     depends_on: tuple[str, ...] = ()
     columns: tuple[tuple[str, str | None, str], ...] = ()  # (name, data_type, description)
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
@@ -123,12 +125,21 @@ def _node(uid: str, raw: dict[str, Any], kind: str) -> Node:
         for n, c in (raw.get("columns") or {}).items()
     )
     fv = meta.get("feature_view")
-    owner = _owner(raw.get("owner")) if kind == "exposure" else (
-        str(fv.get("owner")) if isinstance(fv, dict) and fv.get("owner") else None
+    owner = (
+        _owner(raw.get("owner"))
+        if kind == "exposure"
+        else (str(fv.get("owner")) if isinstance(fv, dict) and fv.get("owner") else None)
     )
-    tags = tuple(dict.fromkeys(list(raw.get("tags") or []) + (
-        list(fv.get("tags") or []) if isinstance(fv, dict) and isinstance(fv.get("tags"), list) else []
-    )))
+    tags = tuple(
+        dict.fromkeys(
+            list(raw.get("tags") or [])
+            + (
+                list(fv.get("tags") or [])
+                if isinstance(fv, dict) and isinstance(fv.get("tags"), list)
+                else []
+            )
+        )
+    )
     return Node(
         unique_id=uid,
         kind=kind,
@@ -138,8 +149,10 @@ def _node(uid: str, raw: dict[str, Any], kind: str) -> Node:
         deprecation_date=str(raw["deprecation_date"]) if raw.get("deprecation_date") else None,
         description=raw.get("description") or "",
         path=raw.get("original_file_path"),
+        yaml_path=str(raw["patch_path"]).split("://", 1)[-1] if raw.get("patch_path") else None,
         relation=raw.get("relation_name"),
-        alias=raw.get("alias"),
+        alias=raw.get("alias") or (raw.get("identifier") if kind == "source" else None),
+        schema=raw.get("schema"),
         depends_on=tuple((raw.get("depends_on") or {}).get("nodes") or ()),
         columns=columns,
         meta=meta,
