@@ -119,19 +119,32 @@ def test_sigkill_at_random_moments_then_push_equals_clean_push(
     assert proc.wait() == 0, proc.stderr.read() if proc.stderr else ""
     duration = time.perf_counter() - started
 
-    crashed = store_settings(store_kind, redis_url, tmp_path, prefix="crash")
-    if scenario == "incremental":
-        assert fsync(_env(tmp_path, d1, crashed), "push", "--as-of", T1.isoformat()).exit_code == 0
+    def fresh_store(n: int) -> dict[str, str]:
+        settings = store_settings(store_kind, redis_url, tmp_path, prefix=f"crash{n}")
+        if scenario == "incremental":
+            assert fsync(_env(tmp_path, d1, settings), "push", "--as-of", T1.isoformat()).exit_code == 0
+        return settings
+
+    # Kill pushes at random moments, over and over, on the same store. Timing depends on the machine's load,
+    # so keep going (bounded) until several kills landed and at least one of them mid-write; a push that
+    # completes leaves nothing to interrupt, so the scenario then starts over on a fresh store.
     rng = random.Random(42)
-    kills = partial = 0
-    for _ in range(8):
+    attempts = kills = partial = 0
+    crashed = fresh_store(attempts)
+    last_killed = False
+    while attempts < 60 and not (kills >= 4 and partial >= 1 and last_killed):
+        attempts += 1
         proc = _spawn(_env(tmp_path, final_db, crashed), final_t)
-        time.sleep(rng.uniform(0.1, 0.95) * duration)
-        if proc.poll() is None:
+        time.sleep(rng.uniform(0.05, 0.95) * duration)
+        last_killed = proc.poll() is None
+        if last_killed:
             proc.send_signal(signal.SIGKILL)
             kills += 1
         proc.wait()
-        partial += _interrupted_mid_write(crashed, final_t)
+        if last_killed:
+            partial += _interrupted_mid_write(crashed, final_t)
+        else:
+            crashed = fresh_store(attempts)
     assert kills >= 4, "the pushes finished before they could be killed; make the data set larger"
     assert partial >= 1, "no kill landed in the middle of writing"
     res = fsync(_env(tmp_path, final_db, crashed), "push", "--as-of", final_t.isoformat())
