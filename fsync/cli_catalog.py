@@ -45,7 +45,8 @@ def catalog_cmd(
 
 def _run(out_dir: Path, no_profile: bool, as_of: str | None, config_file: Path | None, flags: Any) -> None:
     settings = load_settings(flags, config_file=config_file)
-    result = build_catalog(settings, out_dir, parse_as_of(as_of), profile=not no_profile)
+    now = parse_as_of(as_of) if as_of else parse_as_of(None).replace(microsecond=0)
+    result = build_catalog(settings, out_dir, now, profile=not no_profile)
     click.echo(f"fsync catalog: wrote {len(result.pages)} pages to {out_dir / 'index.html'}")
     profiles = result.profiles
     if profiles is not None and profiles.unavailable:
