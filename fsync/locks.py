@@ -57,8 +57,9 @@ def normalised_sql(node: Node, lineage: Lineage) -> str:
         return " ".join(_COMMENTS.sub(" ", sql).split())
 
 
-def contract(node: Node) -> list[list[str | None]]:
-    return [[name, (data_type or "").strip().lower() or None] for name, data_type, _ in node.columns]
+def contract(node: Node) -> list[str]:
+    """`<column> <data type>` in contract order (`?` for a column without data_type)."""
+    return [f"{name} {' '.join((data_type or '?').lower().split())}" for name, data_type, _ in node.columns]
 
 
 def sql_sha256(node: Node, lineage: Lineage) -> str:
@@ -198,9 +199,9 @@ def _next_version(node: Node, lineage: Lineage) -> int:
     return max(versions or [1]) + 1
 
 
-def _contract_diff(old: list[list[str | None]], new: list[list[str | None]]) -> str:
-    before = {c[0]: c[1] for c in old}
-    after = {c[0]: c[1] for c in new}
+def _contract_diff(old: list[str], new: list[str]) -> str:
+    before = dict(c.split(" ", 1) for c in old)
+    after = dict(c.split(" ", 1) for c in new)
     parts = [f"removed {c}" for c in before if c not in after]
     parts += [f"added {c}" for c in after if c not in before]
     parts += [f"{c}: {before[c]} -> {after[c]}" for c in before if c in after and before[c] != after[c]]

@@ -7,6 +7,7 @@ one `Problem` per violation, each naming the model (with version), the key and t
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -67,7 +68,7 @@ def validate_view(node: Node) -> list[Problem]:
         add("meta.feature_view", "must be a mapping", "declare it as in docs/registry.md")
         return problems
     for key in sorted(set(meta) - set(KEYS)):
-        close = [k for k in KEYS if _similar(k, str(key))]
+        close = difflib.get_close_matches(str(key), KEYS, n=1, cutoff=0.6)
         hint = f"did you mean `{close[0]}`? " if close else ""
         add(
             f"meta.feature_view.{key}",
@@ -158,13 +159,6 @@ def validate_view(node: Node) -> list[Problem]:
                 f"add `data_type: ...` to column {name} (the enforced contract needs it)",
             )
     return problems
-
-
-def _similar(a: str, b: str) -> bool:
-    a, b = a.lower(), b.lower()
-    if a in b or b in a:
-        return True
-    return len(a) > 2 and len(b) > 2 and sorted(a) == sorted(b)
 
 
 def validate(lineage: Lineage) -> list[Problem]:

@@ -1,0 +1,242 @@
+"""`fsync impact`, `fsync features` and `fsync training-set` on the demo build."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from registry_support import Demo
+
+PURCHASE = [
+    "purchase_count_30d",
+    "amount_sum_30d",
+    "amount_avg_14d",
+    "amount_max_30d",
+    "order_count_30d",
+    "failed_payment_count_30d",
+]
+SESSION = [
+    "session_count_7d",
+    "session_count_28d",
+    "session_seconds_sum_7d",
+    "session_seconds_avg_7d",
+    "session_seconds_max_7d",
+]
+
+
+@pytest.mark.parametrize(
+    ("target", "models", "training_sets", "exposures"),
+    [
+        ("user_purchase_features@2", ["leaky_training_example"], ["training_churn"], ["churn_model"]),
+        ("user_purchase_features@1", [], ["training_fraud"], ["fraud_model"]),
+        ("user_purchase_features.v1", [], ["training_fraud"], ["fraud_model"]),
+        ("user_session_features", [], ["training_churn", "training_fraud"], ["churn_model", "fraud_model"]),
+        (
+            "user_purchase_features",
+            ["leaky_training_example"],
+            ["training_churn", "training_fraud"],
+            ["churn_model", "fraud_model"],
+        ),
+        # feature level: leaky_training_example selects purchase_count_30d and amount_sum_30d only
+        (
+            "user_purchase_features.purchase_count_30d@2",
+            ["leaky_training_example"],
+            ["training_churn"],
+            ["churn_model"],
+        ),
+        ("user_purchase_features.amount_avg_14d@2", [], ["training_churn"], ["churn_model"]),
+        (
+            "user_session_features.session_count_28d",
+            [],
+            ["training_churn", "training_fraud"],
+            ["churn_model", "fraud_model"],
+        ),
+        (
+            "stg_users",
+            [
+                "user_purchase_features.v1",
+                "user_purchase_features.v2",
+                "user_session_features",
+                "leaky_training_example",
+            ],
+            ["training_churn", "training_fraud"],
+            ["churn_model", "fraud_model"],
+        ),
+    ],
+)
+def test_impact_lists_exactly_the_consumers(
+    demo: Demo, target: str, models: list[str], training_sets: list[str], exposures: list[str]
+) -> None:
+    result = demo.fsync("impact", target, "--json")
+    assert result.exit_code == 0, result.output
+    impact = json.loads(result.stdout)
+    assert sorted(impact["models"]) == sorted(models)
+    assert impact["training_sets"] == training_sets
+    assert impact["exposures"] == exposures
+
+
+def test_impact_feature_column_without_a_training_set_keeps_direct_exposures(demo: Demo) -> None:
+    # no training set selects a feature that does not exist: it is refused with the view's columns
+    bad = demo.fsync("impact", "user_session_features.purchase_count_30d")
+    assert bad.exit_code == 2
+    assert "has no column 'purchase_count_30d'" in bad.stderr
+    assert demo.fsync("impact", "user_purchase_features@3").exit_code == 2
+
+
+def test_features_list_show_search(demo: Demo) -> None:
+    listed = json.loads(demo.fsync("features", "list", "--json").stdout)
+    assert [v["view"] for v in listed] == [
+        "user_purchase_features.v1",
+        "user_purchase_features.v2",
+        "user_session_features",
+    ]
+    assert listed[0]["deprecation_date"] == "2027-06-30" and not listed[0]["latest"]
+    assert listed[1]["features"] == PURCHASE
+
+    shown = json.loads(demo.fsync("features", "show", "user_purchase_features@2", "--json").stdout)
+    assert len(shown) == 1
+    v2 = shown[0]
+    assert v2["sql_path"] == "models/features/user_purchase_features_v2.sql"
+    assert v2["ttl"] == "2d" and v2["freshness_sla"] == "26h" and v2["owner"] == "growth-ml@example.com"
+    assert {
+        "name": "amount_sum_30d",
+        "data_type": "numeric(38,2)",
+        "description": "Sum of line amounts in the last 30 days (failed payments have no amount);"
+        " 0 when none.",
+    } in v2["columns"]
+    assert v2["upstream_sources"] == ["raw_purchases", "raw_sessions"]
+    assert v2["training_sets"] == ["training_churn"]
+    assert [e["name"] for e in v2["exposures"]] == ["churn_model"]
+    assert [v["view"] for v in v2["versions"]] == ["user_purchase_features.v1", "user_purchase_features.v2"]
+    assert "rolling" in v2["sql_snippet"] or "_fstore" in v2["sql_snippet"]
+
+    text = demo.fsync("features", "show", "user_session_features")
+    assert text.exit_code == 0
+    assert "exposures: churn_model (growth-ml@example.com), fraud_model (risk-ml@example.com)" in text.stdout
+
+    def hits(q: str) -> list[tuple[str, Any]]:
+        return [
+            (h["view"], h["feature"])
+            for h in json.loads(demo.fsync("features", "search", q, "--json").stdout)
+        ]
+
+    assert hits("purchase_count_30d") == [
+        ("user_purchase_features.v1", "purchase_count_30d"),
+        ("user_purchase_features.v2", "purchase_count_30d"),
+    ]
+    assert hits("sessions") == [
+        ("user_session_features", None),
+        ("user_session_features", "session_count_7d"),
+        ("user_session_features", "session_count_28d"),
+    ]
+    assert ("user_session_features", None) in hits("GROWTH-ML")  # owner, case-insensitive
+    assert ("user_purchase_features.v1", None) in hits("user_id")  # entity
+    assert demo.fsync("features", "search", "no-such-thing").exit_code == 1
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    cur = con.execute(sql)
+    return [d[0] for d in cur.description], cur.fetchall()
+
+
+def _churn_features(profiles_dir: Path) -> list[str]:
+    """The features and prefixes of the dbt model training_churn."""
+    spec = ",".join(
+        [f"user_purchase_features@2:{c}" for c in PURCHASE] + [f"user_session_features:{c}" for c in SESSION]
+    )
+    return [
+        "--features",
+        spec,
+        "--prefix",
+        "user_purchase_features@2=purchase__",
+        "--prefix",
+        "user_session_features=session__",
+        "--profiles-dir",
+        str(profiles_dir),
+    ]
+
+
+def test_training_set_equals_the_dbt_model_row_for_row(demo: Demo, tmp_path: Path) -> None:
+    out = tmp_path / "churn.parquet"
+    result = demo.fsync(
+        "training-set",
+        "--labels",
+        "stg_churn_labels",
+        *_churn_features(demo.profiles_dir),
+        "--out",
+        str(out),
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    con = duckdb.connect(str(demo.duckdb_path), read_only=True)
+    try:
+        want_cols, want = _rows(con, "select * from main.training_churn")
+        got_cols, got = _rows(con, f"select * from read_parquet('{out}')")
+    finally:
+        con.close()
+    assert summary["rows"] == len(want) > 0
+    assert got_cols == want_cols
+    assert got == want  # same rows in the same order
+
+
+def test_training_set_from_a_label_file_keeps_every_row_in_order(demo: Demo, tmp_path: Path) -> None:
+    labels = tmp_path / "labels.csv"
+    con = duckdb.connect(str(demo.duckdb_path), read_only=True)
+    try:
+        # reversed order plus a duplicate row and a user with no features: all must come back, in file order
+        con.execute(
+            "copy (select * from (select * from main.stg_churn_labels"
+            " order by label_ts desc, user_id limit 40)"
+            " union all (select * from main.stg_churn_labels order by label_ts desc, user_id limit 1)"
+            " union all select -1, timestamp '2024-03-01 12:00:00', 0)"
+            f" to '{labels}' (format csv, header true)"
+        )
+        label_rows = con.execute(f"select * from read_csv_auto('{labels}')").fetchall()
+    finally:
+        con.close()
+    out = tmp_path / "ts.csv"
+    result = demo.fsync(
+        "training-set",
+        "--labels",
+        str(labels),
+        "--features",
+        "user_purchase_features@2:purchase_count_30d,user_session_features:session_count_7d",
+        "--profiles-dir",
+        str(demo.profiles_dir),
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    con = duckdb.connect()
+    try:
+        cols, rows = _rows(con, f"select * from read_csv_auto('{out}')")
+    finally:
+        con.close()
+    assert cols == [
+        "user_id",
+        "label_ts",
+        "label",
+        "user_purchase_features__feature_ts",
+        "user_purchase_features__purchase_count_30d",
+        "user_session_features__feature_ts",
+        "user_session_features__session_count_7d",
+    ]
+    assert [r[:3] for r in rows] == label_rows
+    assert rows[-1][3:] == (None, None, None, None)
+    assert all(r[3] is None or r[3] <= r[1] for r in rows)
+
+
+def test_training_set_bad_feature_names_are_refused(demo: Demo) -> None:
+    bad = demo.fsync(
+        "training-set", "--labels", "stg_churn_labels", "--features", "user_purchase_features@2:nope"
+    )
+    assert bad.exit_code == 2
+    assert "has no column 'nope'" in bad.stderr
+    key = demo.fsync(
+        "training-set", "--labels", "stg_churn_labels", "--features", "user_session_features:user_id"
+    )
+    assert key.exit_code == 2 and "not a feature" in key.stderr
