@@ -213,3 +213,4 @@ def views_cmd(as_json: bool, **kwargs: Any) -> int:
     return 0
 
 from fsync.cli_catalog import register as _catalog; _catalog(main)  # noqa: E402, E702, I001
+from fsync.cli_registry import register as _registry; _registry(main)  # noqa: E402, E702, I001
