@@ -23,7 +23,14 @@ from fsync.errors import FsyncError
 from fsync.features import list_views, search, show
 from fsync.lineage import Lineage, load_lineage
 from fsync.locks import LOCK_FILE, read_lock, write_lock
-from fsync.training_set import Request, compile_sql, labels_expression, parse_features, write_duckdb
+from fsync.training_set import (
+    Request,
+    compile_sql,
+    labels_expression,
+    parse_features,
+    write_duckdb,
+    write_postgres,
+)
 
 
 def _lineage(settings: Settings) -> Lineage:
@@ -271,16 +278,18 @@ def training_set_cmd(
         if entity_keys
         else tuple(dict.fromkeys(views[0].node.feature_view_meta.get("entity_keys") or []))
     )
-    request = Request(labels_expression(labels, lineage, warehouse), keys, label_timestamp, views)
+    labels_expr, labels_file = labels_expression(labels, lineage, warehouse)
+    request = Request(labels_expr, keys, label_timestamp, views)
     sql = compile_sql(request, Path(settings.project_dir).resolve(), dbt_target, profiles_dir)
     if print_sql:
         click.echo(sql)
         return 0
-    if warehouse != "duckdb":
-        raise FsyncError(
-            f"fsync training-set runs on DuckDB; {warehouse} is not supported yet (use --print-sql)."
-        )
-    count, columns, rows = write_duckdb(sql, settings.path(settings.duckdb_path), out)
+    if warehouse == "duckdb":
+        count, columns, rows = write_duckdb(sql, settings.path(settings.duckdb_path), out)
+    elif warehouse == "postgres":
+        count, columns, rows = write_postgres(sql, settings.postgres_dsn, out, labels_file)
+    else:
+        raise FsyncError(f"fsync training-set runs on duckdb or postgres, not {warehouse} (use --print-sql).")
     if out is None:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)

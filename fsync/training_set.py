@@ -3,10 +3,11 @@
 The SQL is not a second implementation: it is `fstore.point_in_time_join` over `fstore.feature_view(...)`
 entries, compiled by the real dbt (`dbt compile --inline`) against the project and target, so TTLs, keys and
 timestamps come from each view's meta exactly as in the dbt training-set models. The result runs on the
-warehouse and is written with DuckDB's COPY (Parquet or CSV); the macro keeps every label row in label order.
+warehouse (DuckDB or PostgreSQL) and is written with DuckDB's COPY (Parquet or CSV); the macro keeps every
+label row in label order.
 
 Feature spec: `view:feature,view@2:feature,...` (`@N` pins a model version; none means the latest).
-Labels: a .csv/.parquet file (DuckDB reads it in place), a model/seed name of the project (`ref`), or any
+Labels: a .csv/.parquet file (DuckDB reads it in place; on PostgreSQL it is loaded into a temp table first), a model/seed name of the project (`ref`), or any
 relation SQL the warehouse understands (`main.my_labels`, `read_csv_auto('/abs/labels.csv')`).
 """
 
@@ -20,9 +21,13 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fsync.errors import FsyncError, InfraUnavailable
 from fsync.lineage import Lineage, Node
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 @dataclass(frozen=True)
@@ -104,24 +109,25 @@ def _one_version(view: str, nodes: tuple[Node, ...]) -> Node:
     raise FsyncError(f"{view!r} has several versions and no latest_version; pin one with @N.")
 
 
-def labels_expression(labels: str, lineage: Lineage, warehouse: str) -> str:
+def labels_expression(labels: str, lineage: Lineage, warehouse: str) -> tuple[str, Path | None]:
+    """The Jinja expression of the labels relation, and the label file to load first (PostgreSQL) if any."""
     path = Path(labels).expanduser()
-    if path.suffix.lower() in (".csv", ".parquet", ".pq") or path.exists():
-        if not path.exists():
+    if path.suffix.lower() in (".csv", ".parquet", ".pq") or path.is_file():
+        if not path.is_file():
             raise FsyncError(f"--labels file {path} does not exist.")
-        if warehouse != "duckdb":
-            raise FsyncError(
-                f"--labels file {path}: on {warehouse} load the labels into a table first and pass its name."
-            )
-        reader = "read_parquet" if path.suffix.lower() in (".parquet", ".pq") else "read_csv_auto"
-        literal = "'" + str(path.resolve()).replace("'", "''") + "'"
-        return json.dumps(f"{reader}({literal})")
+        if warehouse == "duckdb":
+            return json.dumps(_file_relation(path)), None
+        if warehouse == "postgres":
+            return json.dumps(PG_TEMP_LABELS), path
+        raise FsyncError(
+            f"--labels file {path}: on {warehouse} load the labels into a table and pass its name."
+        )
     named = [n for n in lineage.nodes.values() if n.kind in ("model", "seed") and n.name == labels]
     if named:
-        return f"ref({json.dumps(labels)})"
+        return f"ref({json.dumps(labels)})", None
     if "{{" in labels or "{%" in labels:
         raise FsyncError("--labels must be a file, a model name or a relation, not Jinja.")
-    return json.dumps(labels)
+    return json.dumps(labels), None
 
 
 def dbt_executable() -> str:
@@ -193,15 +199,122 @@ def write_duckdb(
         if out is None:
             rows = con.execute(sql).fetchall()
             return len(rows), columns, rows
-        suffix = out.suffix.lower()
-        if suffix not in (".parquet", ".csv"):
-            raise FsyncError(f"--out {out}: write a .parquet or .csv file.")
-        fmt = "(FORMAT parquet)" if suffix == ".parquet" else "(FORMAT csv, HEADER true)"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        target = "'" + str(out.resolve()).replace("'", "''") + "'"
-        count = con.execute(f"copy ({sql}) to {target} {fmt}").fetchone()  # COPY returns its row count
-        return int(count[0]) if count else 0, columns, []
+        return _copy(con, sql, out), columns, []
     except duckdb.Error as exc:
         raise FsyncError(f"the training-set query failed on DuckDB: {exc}") from None
     finally:
         con.close()
+
+
+PG_TEMP_LABELS = "pg_temp.fsync_labels"
+_TO_PG = {
+    "BOOLEAN": "boolean",
+    "TINYINT": "smallint",
+    "SMALLINT": "smallint",
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "HUGEINT": "numeric(38,0)",
+    "FLOAT": "real",
+    "DOUBLE": "double precision",
+    "VARCHAR": "text",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp",
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "TIME": "time",
+}
+_TO_DUCKDB = {
+    "int2": "SMALLINT",
+    "int4": "INTEGER",
+    "int8": "BIGINT",
+    "float4": "REAL",
+    "float8": "DOUBLE",
+    "bool": "BOOLEAN",
+    "text": "VARCHAR",
+    "varchar": "VARCHAR",
+    "bpchar": "VARCHAR",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "timestamptz": "TIMESTAMPTZ",
+    "time": "TIME",
+}
+
+
+def _pg_type(duckdb_type: str) -> str:
+    if duckdb_type.startswith("DECIMAL"):
+        return duckdb_type.replace("DECIMAL", "numeric")
+    return _TO_PG.get(duckdb_type, "text")
+
+
+def _file_relation(path: Path) -> str:
+    """DuckDB's reader of a label file: read_parquet(...) or read_csv_auto(...)."""
+    reader = "read_parquet" if path.suffix.lower() in (".parquet", ".pq") else "read_csv_auto"
+    return f"{reader}('" + str(path.resolve()).replace("'", "''") + "')"
+
+
+def write_postgres(
+    sql: str, dsn: str, out: Path | None, labels_file: Path | None
+) -> tuple[int, list[str], list[tuple[object, ...]]]:
+    """Run on PostgreSQL (a label file is loaded into the temp table `pg_temp.fsync_labels` first); the result
+    is staged in an in-memory DuckDB table with the same types and written like write_duckdb."""
+    import duckdb
+    import psycopg2
+    from psycopg2.extras import execute_values
+
+    from fsync.warehouse import quote, redact_dsn
+
+    try:
+        con = psycopg2.connect(dsn, connect_timeout=10, options="-c TimeZone=UTC")
+    except psycopg2.OperationalError as exc:
+        first = (str(exc).strip().splitlines() or ["connection failed"])[0]
+        raise InfraUnavailable(f"PostgreSQL is unavailable ({redact_dsn(dsn)}): {first}") from None
+    local = duckdb.connect()
+    try:
+        with con.cursor() as cur:
+            if labels_file is not None:
+                described = local.execute(f"describe select * from {_file_relation(labels_file)}").fetchall()
+                cols = ", ".join(f"{quote(name)} {_pg_type(str(dtype))}" for name, dtype, *_ in described)
+                cur.execute(f"create temp table fsync_labels ({cols})")
+                rows = local.execute(f"select * from {_file_relation(labels_file)}").fetchall()
+                execute_values(cur, "insert into pg_temp.fsync_labels values %s", rows, page_size=1000)
+            try:
+                cur.execute(sql)
+            except psycopg2.Error as exc:
+                raise FsyncError(f"the training-set query failed on PostgreSQL: {str(exc).strip()}") from None
+            description = cur.description
+            result = cur.fetchall()
+            oids = sorted({d.type_code for d in description})
+            cur.execute("select oid, typname from pg_type where oid = any(%s)", (oids,))
+            typnames = dict(cur.fetchall())
+        columns = [d.name for d in description]
+        types = []
+        for d in description:
+            name = typnames.get(d.type_code, "text")
+            if name == "numeric":
+                p, s = d.precision, d.scale
+                types.append(f"DECIMAL({p},{s})" if p and 0 < p <= 38 and s is not None else "DOUBLE")
+            else:
+                types.append(_TO_DUCKDB.get(name, "VARCHAR"))
+        local.execute(
+            "create table t ("
+            + ", ".join(f"{quote(c)} {t}" for c, t in zip(columns, types, strict=True))
+            + ")"
+        )
+        if result:
+            local.executemany(f"insert into t values ({', '.join('?' for _ in columns)})", result)
+        if out is None:
+            return len(result), columns, local.execute("select * from t").fetchall()
+        return _copy(local, "select * from t", out), columns, []
+    finally:
+        local.close()
+        con.close()
+
+
+def _copy(con: duckdb.DuckDBPyConnection, sql: str, out: Path) -> int:
+    suffix = out.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise FsyncError(f"--out {out}: write a .parquet or .csv file.")
+    fmt = "(FORMAT parquet)" if suffix == ".parquet" else "(FORMAT csv, HEADER true)"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    target = "'" + str(out.resolve()).replace("'", "''") + "'"
+    count = con.execute(f"copy ({sql}) to {target} {fmt}").fetchone()  # COPY returns its row count
+    return int(count[0]) if count else 0

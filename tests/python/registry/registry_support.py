@@ -22,6 +22,7 @@ class Demo:
     duckdb_path: Path
     profiles_dir: Path
     env: dict[str, str]
+    schema: str = "main"
 
     def fsync(self, *args: str, target_path: Path | None = None) -> Result:
         """Run the fsync CLI in-process on the demo build (the project's committed lock file by default)."""
