@@ -8,7 +8,8 @@ label row in label order.
 
 Feature spec: `view:feature,view@2:feature,...` (`@N` pins a model version; none means the latest).
 Labels: a .csv/.parquet file (DuckDB reads it in place; on PostgreSQL it is loaded into a temp table first),
-a model/seed name of the project (`ref`), or any relation SQL the warehouse understands (`main.my_labels`, `read_csv_auto('/abs/labels.csv')`).
+a model/seed name of the project (`ref`), or any relation SQL the warehouse understands (`main.my_labels`,
+`read_csv_auto('/abs/labels.csv')`).
 """
 
 from __future__ import annotations
