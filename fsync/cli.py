@@ -180,8 +180,10 @@ def get_cmd(view: str, key: str, as_of: str | None, as_json: bool, **kwargs: Any
     if as_json:
         click.echo(json.dumps({"view": fv.id, "key": key, "found": True, "values": values}, default=str))
     else:
+        width = max(len(name) for name in values)
         for name, value in values.items():
-            click.echo(f"{name}\t{value!r}")
+            shown = "NULL" if value is None else value.isoformat() if isinstance(value, datetime) else value
+            click.echo(f"{name.ljust(width)}  {shown}  ({type(value).__name__})")
     return 0
 
 
