@@ -152,7 +152,7 @@ def _schema_version(doc: dict[str, Any], kind: str, supported: tuple[int, ...], 
     return version
 
 
-def _load_json(path: Path) -> dict[str, Any]:
+def load_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
@@ -219,7 +219,7 @@ def _parse_view(node: dict[str, Any], meta: Any, tests: list[str]) -> FeatureVie
 
 def load_registry(target_path: Path) -> Registry:
     manifest_path = target_path / "manifest.json"
-    manifest = _load_json(manifest_path)
+    manifest = load_json(manifest_path)
     _schema_version(manifest, "manifest", SUPPORTED_MANIFEST, manifest_path)
     nodes: dict[str, dict[str, Any]] = manifest.get("nodes", {})
 
@@ -255,7 +255,7 @@ def load_registry(target_path: Path) -> Registry:
     )
     rr_path = target_path / "run_results.json"
     if rr_path.exists():
-        rr = _load_json(rr_path)
+        rr = load_json(rr_path)
         _schema_version(rr, "run-results", SUPPORTED_RUN_RESULTS, rr_path)
         registry.run_results_found = True
         registry.run_status = {r["unique_id"]: str(r.get("status")) for r in rr.get("results", [])}

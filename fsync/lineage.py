@@ -23,13 +23,13 @@ its compiled SQL (its raw SQL when not compiled); exposures depending on the vie
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fsync.artifacts import load_json
 from fsync.errors import FsyncError
 
 KINDS = ("source", "seed", "model", "exposure")
@@ -321,15 +321,7 @@ def selects_column(sql: str, column: str) -> bool:
 
 
 def load_manifest(target_path: Path) -> dict[str, Any]:
-    path = target_path / "manifest.json"
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise FsyncError(
-            f"{path} not found: run `dbt build` (or pass --target-path / --project-dir)."
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise FsyncError(f"{path} is not valid JSON ({exc}).") from None
+    return load_json(target_path / "manifest.json")
 
 
 def load_lineage(target_path: Path) -> Lineage:
