@@ -125,7 +125,7 @@
   )
   {%- endfor %}
   select
-    {{ fstore._label_star('l') }}
+    {{ fstore._label_star('l', labels) }}
     {%- for v in views %}
     {%- set i = loop.index0 %},
     f{{ i }}._fstore_ts as {{ v.ts_output }}
@@ -194,8 +194,17 @@
 {% macro default___label_row_extra(alias) %}{% endmacro %}
 {% macro postgres___label_row_extra(alias) %}, {{ alias }} as _fstore_label{% endmacro %}
 
-{% macro _label_star(alias) %}{{ return(adapter.dispatch('_label_star', 'fstore')(alias)) }}{% endmacro %}
-{% macro default___label_star(alias) %}{{ alias }}.* exclude (_fstore_rid){% endmacro %}
-{% macro postgres___label_star(alias) %}({{ alias }}._fstore_label).*{% endmacro %}
-{% macro bigquery___label_star(alias) %}{{ alias }}.* except (_fstore_rid){% endmacro %}
-{% macro spark___label_star(alias) %}{{ alias }}.* except (_fstore_rid){% endmacro %}
+{% macro _label_star(alias, labels) %}{{ return(adapter.dispatch('_label_star', 'fstore')(alias, labels)) }}{% endmacro %}
+{#- Engines without a "star except" list the label columns when the relation can be introspected. -#}
+{% macro default___label_star(alias, labels) -%}
+  {%- set cols = adapter.get_columns_in_relation(labels) if execute and labels is not string else [] -%}
+  {%- if cols | length > 0 -%}
+    {%- for c in cols %}{{ alias }}.{{ adapter.quote(c.name) }}{{ ', ' if not loop.last }}{% endfor -%}
+  {%- else -%}
+    {{ alias }}.* exclude (_fstore_rid)
+  {%- endif -%}
+{%- endmacro %}
+{% macro postgres___label_star(alias, labels) %}({{ alias }}._fstore_label).*{% endmacro %}
+{% macro snowflake___label_star(alias, labels) %}{{ alias }}.* exclude (_fstore_rid){% endmacro %}
+{% macro bigquery___label_star(alias, labels) %}{{ alias }}.* except (_fstore_rid){% endmacro %}
+{% macro spark___label_star(alias, labels) %}{{ alias }}.* except (_fstore_rid){% endmacro %}
