@@ -185,14 +185,9 @@ def write_duckdb(
     """Run on DuckDB; COPY to `out` (.parquet or .csv), else return the rows: (count, columns, rows)."""
     import duckdb
 
-    if not duckdb_path.exists():
-        raise FsyncError(
-            f"DuckDB warehouse file {duckdb_path} does not exist; run `dbt build` or set FSYNC_DUCKDB_PATH."
-        )
-    try:
-        con = duckdb.connect(str(duckdb_path), read_only=True)
-    except duckdb.IOException as exc:
-        raise InfraUnavailable(f"cannot open DuckDB file {duckdb_path} (is `dbt` running?): {exc}") from None
+    from fsync.warehouse import open_duckdb
+
+    con = open_duckdb(duckdb_path)
     try:
         con.execute("set TimeZone = 'UTC'")
         con.execute("set preserve_insertion_order = true")
@@ -261,13 +256,9 @@ def write_postgres(
     import psycopg2
     from psycopg2.extras import execute_values
 
-    from fsync.warehouse import quote, redact_dsn
+    from fsync.warehouse import open_postgres, quote
 
-    try:
-        con = psycopg2.connect(dsn, connect_timeout=10, options="-c TimeZone=UTC")
-    except psycopg2.OperationalError as exc:
-        first = (str(exc).strip().splitlines() or ["connection failed"])[0]
-        raise InfraUnavailable(f"PostgreSQL is unavailable ({redact_dsn(dsn)}): {first}") from None
+    con = open_postgres(dsn)
     local = duckdb.connect()
     try:
         with con.cursor() as cur:

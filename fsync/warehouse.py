@@ -120,21 +120,7 @@ class DuckDBReader:
     param = "?"
 
     def __init__(self, path: Path, memory_limit: str | None = None) -> None:
-        import duckdb
-
-        if not path.exists():
-            raise FsyncError(
-                f"DuckDB warehouse file {path} does not exist; run `dbt build` or set FSYNC_DUCKDB_PATH."
-            )
-        try:
-            self.con = duckdb.connect(str(path), read_only=True)
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise InfraUnavailable(
-                    f"DuckDB file {path} is locked by another process (is `dbt` running?);"
-                    " retry when it finishes."
-                ) from None
-            raise InfraUnavailable(f"cannot open DuckDB file {path}: {exc}") from None
+        self.con = open_duckdb(path)
         self.con.execute("set TimeZone = 'UTC'")
         # One thread: the push is a stream, and the second core is the online store's (Redis) while it writes.
         self.con.execute("set threads = 1")
@@ -170,13 +156,7 @@ class PostgresReader:
     param = "%s"
 
     def __init__(self, dsn: str) -> None:
-        import psycopg2
-
-        try:
-            self.con = psycopg2.connect(dsn, connect_timeout=10, options="-c TimeZone=UTC")
-        except psycopg2.OperationalError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"
-            raise InfraUnavailable(f"PostgreSQL is unavailable ({redact_dsn(dsn)}): {first}") from None
+        self.con = open_postgres(dsn)
         self.con.set_session(readonly=True)
         self._n = 0
 
@@ -204,6 +184,36 @@ class PostgresReader:
 
     def close(self) -> None:
         self.con.close()
+
+
+def open_duckdb(path: Path) -> Any:
+    """A read-only connection to the warehouse file; a missing file is a user error, a lock an outage."""
+    import duckdb
+
+    if not path.exists():
+        raise FsyncError(
+            f"DuckDB warehouse file {path} does not exist; run `dbt build` or set FSYNC_DUCKDB_PATH."
+        )
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise InfraUnavailable(
+                f"DuckDB file {path} is locked by another process (is `dbt` running?);"
+                " retry when it finishes."
+            ) from None
+        raise InfraUnavailable(f"cannot open DuckDB file {path}: {exc}") from None
+
+
+def open_postgres(dsn: str) -> Any:
+    """A connection in UTC; an unreachable server is an outage, reported without the password."""
+    import psycopg2
+
+    try:
+        return psycopg2.connect(dsn, connect_timeout=10, options="-c TimeZone=UTC")
+    except psycopg2.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"
+        raise InfraUnavailable(f"PostgreSQL is unavailable ({redact_dsn(dsn)}): {first}") from None
 
 
 def redact_dsn(dsn: str) -> str:
