@@ -9,7 +9,7 @@
   {% endif %}
   {% set found = ns.found %}
   {% set ok = found is not none and found.startswith('timestamp') and 'with time zone' not in found
-              and not found.startswith('timestamptz') and 'tz' not in found %}
+              and 'tz' not in found %}
   {% if not execute or ok %}
     select '{{ column_name }}' as column_name, '{{ found }}' as data_type where 1 = 0
   {% else %}
