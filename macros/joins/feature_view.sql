@@ -4,6 +4,7 @@
   A `feature_views` entry for point_in_time_join, resolved from the view's own `meta.feature_view` in the dbt
   graph: its relation (ref, pinned to `version`, else the latest), timestamp, created_timestamp, entity keys and
   TTL. The TTL is declared once, on the view, so a training set ages features out exactly as online serving does.
+  An invalid meta.feature_view (unknown key such as `tll`, missing key, bad duration) is a compile error.
 -#}
 {% macro feature_view(name, columns, version=none, prefix='') %}
   {% set m = 'feature_view' %}
@@ -13,29 +14,15 @@
   {% if columns is none or columns | length == 0 %}
     {{ fstore._fail(m, "argument `columns` is missing; list the feature columns to join from '" ~ name ~ "'.") }}
   {% endif %}
-  {% set relation = ref(name, v=version) if version is not none else ref(name) %}
-  {% set spec = {'relation': relation, 'columns': columns, 'prefix': prefix} %}
+  {% set entry = {'relation': ref(name, v=version) if version is not none else ref(name), 'columns': columns, 'prefix': prefix} %}
   {% if execute %}
-    {% set ns = namespace(node=none) %}
-    {% for node in graph.nodes.values() if node.resource_type == 'model' and node.name == name %}
-      {% set wanted = version if version is not none else node.latest_version %}
-      {% if wanted is none or (node.version | string) == (wanted | string) %}{% set ns.node = node %}{% endif %}
-    {% endfor %}
-    {% if ns.node is none %}
-      {{ fstore._fail(m, "no model '" ~ name ~ "'" ~ (" version " ~ version if version is not none else "") ~ " in this project; check the name and version.") }}
+    {% set node = fstore._model_node(name, version, m) %}
+    {% if (node.config.meta or {}).get('feature_view') is none %}
+      {{ fstore._fail(m, "model '" ~ name ~ "' has no meta.feature_view block; declare entity_keys, timestamp, ttl, freshness_sla, owner and online in its YAML config.meta.feature_view.") }}
     {% endif %}
-    {% set meta = (ns.node.config.meta or {}).get('feature_view') %}
-    {% if meta is not mapping %}
-      {{ fstore._fail(m, "model '" ~ name ~ "' has no meta.feature_view block; declare entity_keys, timestamp and ttl in its YAML config.meta.feature_view.") }}
-    {% endif %}
-    {% for required in ['entity_keys', 'timestamp'] %}
-      {% if meta.get(required) is none %}
-        {{ fstore._fail(m, "model '" ~ name ~ "' meta.feature_view has no '" ~ required ~ "'; add it to the model's YAML.") }}
-      {% endif %}
-    {% endfor %}
-    {% do spec.update({'timestamp': meta.timestamp, 'entity_keys': meta.entity_keys}) %}
-    {% if meta.get('ttl') is not none %}{% do spec.update({'ttl': meta.ttl}) %}{% endif %}
-    {% if meta.get('created_timestamp') is not none %}{% do spec.update({'created_timestamp': meta.created_timestamp}) %}{% endif %}
+    {% set spec = fstore._feature_view_spec(node, m) %}
+    {% do entry.update({'timestamp': spec.timestamp, 'entity_keys': spec.entity_keys, 'ttl': spec.ttl}) %}
+    {% if spec.created_timestamp is not none %}{% do entry.update({'created_timestamp': spec.created_timestamp}) %}{% endif %}
   {% endif %}
-  {% do return(spec) %}
+  {% do return(entry) %}
 {% endmacro %}
