@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One entry point for a fresh machine that has nothing but Python 3.11+.
 
-    python3 dev.py demo   # set up .venv, dbt seed + dbt build on DuckDB, print samples
+    python3 dev.py demo   # set up .venv, dbt seed + dbt build of examples/demo on DuckDB, print samples
     python3 dev.py test   # set up .venv, ruff, then the whole test suite (DuckDB, PostgreSQL, Redis)
 
 Everything else (dbt, DuckDB, the fsync CLI) is installed into ./.venv from pyproject.toml.
@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".fstore-installed"
+DEMO = ROOT / "examples" / "demo"
 
 
 def _run(*cmd: str | Path, env: dict[str, str] | None = None) -> None:
@@ -60,15 +61,16 @@ def demo() -> None:
     ensure_venv()
     ensure_profiles()
     env = tool_env()
-    _run(BIN / "dbt", "seed", "--target", "duckdb", env=env)
-    _run(BIN / "dbt", "build", "--target", "duckdb", env=env)
-    _run(BIN / "python", ROOT / "scripts" / "show_demo.py", env=env)
+    for step in ("deps", "seed", "build"):
+        target = ("--target", "duckdb") if step != "deps" else ()
+        _run(BIN / "dbt", step, "--project-dir", DEMO, *target, env=env)
+    _run(BIN / "python", DEMO / "scripts" / "show_demo.py", env=env)
 
 
 def test() -> None:
     ensure_venv()
     env = tool_env()
-    _run(BIN / "ruff", "check", "fsync", "tests", "bench", "scripts", "dev.py", env=env)
+    _run(BIN / "ruff", "check", "fsync", "tests", "bench", "examples", "dev.py", env=env)
     _run(BIN / "python", "-m", "pytest", *sys.argv[2:], env=env)
 
 

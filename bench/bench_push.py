@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,9 @@ import redis
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # fstore_testing: the private redis-server helper
+
+from fstore_testing.redis_server import free_port, start_redis  # noqa: E402
 
 from fsync.artifacts import load_registry  # noqa: E402
 from fsync.push import PushOptions, push  # noqa: E402
@@ -48,12 +50,6 @@ FEATURES = {
     "f_s1": "varchar",
     "f_b0": "boolean",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_warehouse(path: Path, n: int, now: datetime) -> None:
@@ -194,31 +190,9 @@ def main() -> int:
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="fsync-bench-"))
     port = free_port()
-    server = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(work),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
+    server = start_redis(work, port)
     url = f"redis://127.0.0.1:{port}/0"
     try:
-        client = redis.Redis.from_url(url)
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
         now = datetime.now(UTC).replace(tzinfo=None)
         db = work / "wh.duckdb"
         make_warehouse(db, args.entities, now)
@@ -237,7 +211,7 @@ def main() -> int:
         ]
         inc_s, inc_rows, mode = min(incs)
         assert mode == "incremental" and inc_rows == changed, (mode, inc_rows, changed)
-        client.flushdb()  # the memory runs below start from an empty server
+        redis.Redis.from_url(url).flushdb()  # the memory runs below start from an empty (private) server
 
         small_mb, small_s = peak_rss_mb(url, db, work, "mem_small")
         big_db = work / "big.duckdb"

@@ -1,6 +1,7 @@
-"""Fixtures that run the real dbt CLI on DuckDB and PostgreSQL, isolated per test session.
+"""Session fixtures: the engines (DuckDB files, a PostgreSQL schema per session) with the repository's dbt
+projects bound to them, and the demo built once per engine.
 
-- DuckDB: a private database file under the session's tmp dir.
+- DuckDB: private database files under the session's tmp dir.
 - PostgreSQL: a unique schema per session (FSTORE_PG_HOST/PORT/USER/PASSWORD/DATABASE, defaults
   127.0.0.1:5432 postgres/'' db test), dropped with everything dbt derived from it at teardown.
   An unreachable server fails the postgres tests: it is never a skip.
@@ -9,12 +10,13 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from dbt_runner import ENGINES, PgSettings, drop_schemas, write_profiles
-from harness import Engine, make_engine
+from fstore_testing.dbt import ENGINES, PgSettings, drop_schemas, write_profiles
+from fstore_testing.demo import DemoBuild, build_demo
+from fstore_testing.engines import Engine, make_engine
 
 
 @pytest.fixture(scope="session")
@@ -52,13 +54,54 @@ def pg_schema(pg_settings: PgSettings) -> Iterator[str]:
     drop_schemas(pg_settings, schema)
 
 
+@pytest.fixture(scope="session")
+def engines(
+    request: pytest.FixtureRequest, session_dir: Path, profiles_dir: Path, pg_settings: PgSettings
+) -> Callable[[str], Engine]:
+    """Engine by name, made once per session (only the postgres one asks for the PostgreSQL schema)."""
+    made: dict[str, Engine] = {}
+
+    def get(name: str) -> Engine:
+        if name not in made:
+            pg_schema = request.getfixturevalue("pg_schema") if name == "postgres" else None
+            made[name] = make_engine(name, session_dir, profiles_dir, pg_settings, pg_schema)
+        return made[name]
+
+    return get
+
+
 @pytest.fixture(
     scope="session",
     params=[pytest.param(e, marks=[pytest.mark.postgres] if e == "postgres" else []) for e in ENGINES],
 )
-def engine(
-    request: pytest.FixtureRequest, session_dir: Path, profiles_dir: Path, pg_settings: PgSettings
-) -> Engine:
-    # Only the postgres engine asks for the schema, so DuckDB-only runs never need the server.
-    pg_schema = request.getfixturevalue("pg_schema") if request.param == "postgres" else None
-    return make_engine(request.param, session_dir, profiles_dir, pg_settings, pg_schema)
+def engine(request: pytest.FixtureRequest, engines: Callable[[str], Engine]) -> Engine:
+    return engines(request.param)
+
+
+@pytest.fixture(scope="session")
+def demo_builds(engines: Callable[[str], Engine]) -> Callable[[str], DemoBuild]:
+    """The one demo build of the test session per engine: `dbt seed` + `dbt build` of examples/demo."""
+    built: dict[str, DemoBuild] = {}
+
+    def get(name: str) -> DemoBuild:
+        if name not in built:
+            built[name] = build_demo(engines(name))
+        return built[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def demo(engine: Engine, demo_builds: Callable[[str], DemoBuild]) -> DemoBuild:
+    """The demo built on each engine (parametrized like `engine`)."""
+    return demo_builds(engine.name)
+
+
+@pytest.fixture(scope="session")
+def duckdb_demo(demo_builds: Callable[[str], DemoBuild]) -> DemoBuild:
+    return demo_builds("duckdb")
+
+
+@pytest.fixture(scope="session")
+def pg_demo(demo_builds: Callable[[str], DemoBuild]) -> DemoBuild:
+    return demo_builds("postgres")

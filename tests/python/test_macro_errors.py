@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from harness import Engine
+from fstore_testing.dbt import DbtRunner
+from fstore_testing.engines import Engine
 
 ROLLING = (
     "{{{{ fstore.rolling_agg(spine='s', events='e', entity_keys={keys}, "
@@ -56,30 +57,30 @@ CASES = {
     "feature view without meta": (
         "{{ fstore.point_in_time_join(labels=ref('mt_labels'), entity_keys=['user_id'],"
         " feature_views=[fstore.feature_view('mt_spine', columns={'user_id': 'spine_user'})]) }}",
-        ["model 'mt_spine' has no meta.feature_view block", "declare entity_keys, timestamp and ttl"],
+        ["model 'mt_spine' has no meta.feature_view block", "declare entity_keys, timestamp, ttl"],
     ),
 }
 
 
 @pytest.fixture(scope="module")
-def seeded(engine: Engine) -> Engine:
-    engine.dbt.ok("seed", "--select", "path:seeds/macro_tests")
-    return engine
+def seeded(engine: Engine) -> DbtRunner:
+    engine.integration.dbt.ok("seed", "--select", "path:seeds/macro_tests")
+    return engine.integration.dbt
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_wrong_arguments_fail_at_compile_time_with_the_fix(seeded: Engine, case: str) -> None:
+def test_wrong_arguments_fail_at_compile_time_with_the_fix(seeded: DbtRunner, case: str) -> None:
     sql, expected_fragments = CASES[case]
-    result = seeded.dbt.run("compile", "--inline", sql)
+    result = seeded.run("compile", "--inline", sql)
     assert result.returncode != 0, f"{case}: compiled although it should not have:\n{result.tail()}"
     output = " ".join(result.output.split())
     for fragment in expected_fragments:
         assert fragment in output, f"{case}: expected {fragment!r} in dbt's message:\n{result.tail()}"
 
 
-def test_valid_arguments_compile(seeded: Engine) -> None:
+def test_valid_arguments_compile(seeded: DbtRunner) -> None:
     """The same shapes, written correctly, compile: the failures above are about the arguments."""
-    result = seeded.dbt.ok(
+    result = seeded.ok(
         "compile", "--inline",
         ROLLING.format(keys="['user_id']", aggs=COUNT, windows="['30d', '12h']"),
     )

@@ -1,6 +1,7 @@
 """Randomized reference test: the macros, run by real dbt, agree cell by cell with tests/python/reference.py.
 
-The generated tables are loaded as the `fstore_reference` source, the models of models/reference/ are built
+The generated tables are loaded as the `fstore_reference` source, the models of
+integration_tests/models/reference/ are built
 with `--vars '{fstore_reference_tests: true}'`, and every output cell is compared with the brute-force
 result: exact for counts, integers, decimals and timestamps; relative 1e-9 for doubles (avg, double columns).
 """
@@ -15,10 +16,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import fstore_testing.reference as ref
 import pytest
-import reference as ref
-from harness import Engine
-from reference_data import COLUMNS, Dataset, generate
+from fstore_testing.engines import Engine
+from fstore_testing.reference_data import COLUMNS, Dataset, generate
 
 SEED = int(os.environ.get("FSTORE_REFERENCE_SEED", "20240101"))
 MAX_REPORTED = 15
@@ -84,7 +85,8 @@ def _assert_no_diffs(model: str, engine: Engine, diffs: list[str], context: str 
 
 def _compare_by_spine_id(model: str, engine: Engine, expected: list[dict[str, Any]],
                          spine: Sequence[dict[str, Any]]) -> None:
-    actual = engine.warehouse.query_dicts(f'select * from "{engine.model_schema}"."{model}"')
+    project = engine.integration
+    actual = project.warehouse.query_dicts(f'select * from "{project.schema}"."{model}"')
     assert len(actual) == len(expected), (
         f"{model} on {engine.name}: {len(actual)} rows for {len(expected)} spine rows"
     )
@@ -116,8 +118,10 @@ def built(engine: Engine, dataset: Dataset) -> Engine:
     load_dir = engine.work_dir / "reference_csv"
     load_dir.mkdir(parents=True, exist_ok=True)
     for table, rows in dataset.tables.items():
-        engine.warehouse.load_table(engine.reference_schema, table, COLUMNS[table], rows, load_dir)
-    engine.dbt.ok("build", "--select", "tag:reference", dbt_vars={"fstore_reference_tests": True})
+        engine.integration.warehouse.load_table(
+            engine.reference_schema, table, COLUMNS[table], rows, load_dir
+        )
+    engine.integration.dbt.ok("build", "--select", "tag:reference", dbt_vars={"fstore_reference_tests": True})
     return engine
 
 
@@ -144,7 +148,7 @@ def test_reference_rolling_as_known_at(built: Engine, dataset: Dataset) -> None:
 def test_reference_point_in_time_join(built: Engine, dataset: Dataset) -> None:
     labels = dataset.tables["labels"]
     expected = ref.point_in_time_join(labels, ["entity_id"], _views(dataset), "label_ts")
-    actual = built.warehouse.query_dicts(f'select * from "{built.model_schema}"."ref_pit"')
+    actual = built.integration.warehouse.query_dicts(f'select * from "{built.integration.schema}"."ref_pit"')
     assert len(actual) == len(labels), f"ref_pit on {built.name}: {len(actual)} rows for {len(labels)} labels"
     if built.name == "duckdb":
         context = " (compared in label order: DuckDB keeps the table's insertion order)"

@@ -1,28 +1,16 @@
-"""Fixtures for the catalog tests: the demo project built once on a private DuckDB file, and the catalog
-written from it by the real `fsync catalog` command."""
+"""Fixtures of the catalog tests: the catalog written once from the session's DuckDB demo build."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from catalog_support import DemoBuild, Site, run_catalog
-from dbt_runner import PgSettings
-from harness import make_engine
+from fstore_testing.catalog import Site, run_catalog
+from fstore_testing.demo import DemoBuild
 
 
 @pytest.fixture(scope="session")
-def demo_build(
-    tmp_path_factory: pytest.TempPathFactory, profiles_dir: Path, pg_settings: PgSettings
-) -> DemoBuild:
-    engine = make_engine("duckdb", tmp_path_factory.mktemp("catalog_dbt"), profiles_dir, pg_settings, None)
-    engine.dbt.ok("build")
-    return DemoBuild(target_path=engine.dbt.target_path, duckdb_path=engine.warehouse.duckdb_path)
-
-
-@pytest.fixture(scope="session")
-def site(demo_build: DemoBuild, tmp_path_factory: pytest.TempPathFactory) -> Site:
+def site(duckdb_demo: DemoBuild, tmp_path_factory: pytest.TempPathFactory) -> Site:
     out = tmp_path_factory.mktemp("catalog_site")
-    code, output = run_catalog(demo_build, out)
+    code, output = run_catalog(duckdb_demo.target_path, duckdb_demo.duckdb_path, out)
     assert code == 0, output
-    return Site(out_dir=out, build=demo_build, output=output)
+    return Site(out_dir=out, target_path=duckdb_demo.target_path, duckdb_path=duckdb_demo.duckdb_path,
+                output=output)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from catalog_support import Site
+from fstore_testing.catalog import Site
 from selenium.webdriver.remote.webdriver import WebDriver
 
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -107,8 +107,7 @@ def test_search_then_follow_a_link_to_the_view_page(browser: WebDriver, site: Si
     assert {"training_churn", "training_fraud", "churn_model", "fraud_model"} <= texts, texts
     assert {"raw_sessions", "stg_sessions", "user_session_features"} <= texts, texts
 
-    build = site.build
-    with duckdb.connect(str(build.duckdb_path), read_only=True) as con:
+    with duckdb.connect(str(site.duckdb_path), read_only=True) as con:
         row = con.execute("select count(*) from main.user_session_features").fetchone()
     assert row is not None
     rows = row[0]

@@ -12,7 +12,8 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
-from catalog_support import DemoBuild, Site, run_catalog
+from fstore_testing.catalog import Site, run_catalog
+from fstore_testing.demo import DemoBuild
 
 from fsync.artifacts import load_registry
 from fsync.catalog.content import page_name
@@ -33,7 +34,7 @@ def _h1(html: str) -> str:
 
 
 def test_every_published_view_has_a_page_linked_from_the_index(site: Site) -> None:
-    registry = load_registry(site.build.target_path)
+    registry = load_registry(site.target_path)
     assert sorted(v.id for v in registry.views) == FEATURE_VIEWS
     index = (site.out_dir / "index.html").read_text()
     for view in registry.views:
@@ -74,8 +75,8 @@ def test_lineage_and_versions_per_version(site: Site) -> None:
 
 
 def test_profile_figures_equal_the_warehouse(site: Site) -> None:
-    registry = load_registry(site.build.target_path)
-    with duckdb.connect(str(site.build.duckdb_path), read_only=True) as con:
+    registry = load_registry(site.target_path)
+    with duckdb.connect(str(site.duckdb_path), read_only=True) as con:
         for view in registry.views:
             html = (site.out_dir / page_name(view.id)).read_text()
             cols = [c.name for c in view.columns]
@@ -104,7 +105,7 @@ def _hostile_target(build: DemoBuild, tmp_path: Path) -> Path:
     target.mkdir()
     shutil.copy(build.target_path / "run_results.json", target)
     manifest = json.loads((build.target_path / "manifest.json").read_text())
-    node = manifest["nodes"]["model.fstore.user_session_features"]
+    node = manifest["nodes"]["model.fstore_demo.user_session_features"]
     node["description"] = "<script>alert('desc')</script> & more"
     node["config"]["meta"]["feature_view"]["owner"] = '"><img src=x onerror=alert(1)>'
     node["config"]["meta"]["feature_view"]["tags"] = ["<b>bold</b>"]
@@ -114,10 +115,10 @@ def _hostile_target(build: DemoBuild, tmp_path: Path) -> Path:
     return target
 
 
-def test_text_is_escaped(demo_build: DemoBuild, tmp_path: Path) -> None:
-    target = _hostile_target(demo_build, tmp_path)
+def test_text_is_escaped(duckdb_demo: DemoBuild, tmp_path: Path) -> None:
+    target = _hostile_target(duckdb_demo, tmp_path)
     out = tmp_path / "site"
-    code, output = run_catalog(DemoBuild(target, demo_build.duckdb_path), out, "--no-profile")
+    code, output = run_catalog(target, duckdb_demo.duckdb_path, out, "--no-profile")
     assert code == 0, output
     for page in (out / "index.html", out / page_name("user_session_features")):
         html = page.read_text()
@@ -132,10 +133,10 @@ def test_text_is_escaped(demo_build: DemoBuild, tmp_path: Path) -> None:
 
 
 def test_missing_duckdb_file_is_reported_and_the_catalog_still_written(
-    demo_build: DemoBuild, tmp_path: Path
+    duckdb_demo: DemoBuild, tmp_path: Path
 ) -> None:
     missing = tmp_path / "nope.duckdb"
-    code, output = run_catalog(DemoBuild(demo_build.target_path, missing), tmp_path / "site")
+    code, output = run_catalog(duckdb_demo.target_path, missing, tmp_path / "site")
     assert code == 0, output
     assert "no live profile" in output
     for page in (tmp_path / "site" / "index.html", tmp_path / "site" / page_name("user_session_features")):
@@ -144,9 +145,9 @@ def test_missing_duckdb_file_is_reported_and_the_catalog_still_written(
     assert 'id="profile-rows"' not in (tmp_path / "site" / page_name("user_session_features")).read_text()
 
 
-def test_locked_duckdb_file_is_reported(demo_build: DemoBuild, tmp_path: Path) -> None:
+def test_locked_duckdb_file_is_reported(duckdb_demo: DemoBuild, tmp_path: Path) -> None:
     locked = tmp_path / "locked.duckdb"
-    shutil.copy(demo_build.duckdb_path, locked)
+    shutil.copy(duckdb_demo.duckdb_path, locked)
     holder = subprocess.Popen(
         [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(locked)!r});"
          " print('ready', flush=True); time.sleep(60)"],
@@ -154,7 +155,7 @@ def test_locked_duckdb_file_is_reported(demo_build: DemoBuild, tmp_path: Path) -
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == b"ready"
-        code, output = run_catalog(DemoBuild(demo_build.target_path, locked), tmp_path / "site")
+        code, output = run_catalog(duckdb_demo.target_path, locked, tmp_path / "site")
     finally:
         holder.kill()
         holder.wait()
@@ -163,9 +164,9 @@ def test_locked_duckdb_file_is_reported(demo_build: DemoBuild, tmp_path: Path) -
     assert "Live profile unavailable" in html and "is locked by another process" in html
 
 
-def test_unreachable_postgres_is_reported(demo_build: DemoBuild, tmp_path: Path) -> None:
+def test_unreachable_postgres_is_reported(duckdb_demo: DemoBuild, tmp_path: Path) -> None:
     code, output = run_catalog(
-        demo_build, tmp_path / "site", "--warehouse", "postgres",
+        duckdb_demo.target_path, duckdb_demo.duckdb_path, tmp_path / "site", "--warehouse", "postgres",
         "--postgres-dsn", "host=127.0.0.1 port=1 user=postgres password=secret dbname=test",
     )
     assert code == 0, output
@@ -175,6 +176,6 @@ def test_unreachable_postgres_is_reported(demo_build: DemoBuild, tmp_path: Path)
 
 
 def test_missing_manifest_is_an_error(tmp_path: Path) -> None:
-    code, output = run_catalog(DemoBuild(tmp_path / "no-target", tmp_path / "x.duckdb"), tmp_path / "site")
+    code, output = run_catalog(tmp_path / "no-target", tmp_path / "x.duckdb", tmp_path / "site")
     assert code == 2
     assert "manifest.json not found" in output and "Traceback" not in output

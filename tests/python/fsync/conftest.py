@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fsync_support import DbtFixture, free_port, start_redis
+from fstore_testing.fixture_project import DbtFixture
+from fstore_testing.redis_server import free_port, start_redis
 
 from fsync.stores.base import OnlineStore
 from fsync.stores.redis_store import RedisStore

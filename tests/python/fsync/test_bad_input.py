@@ -7,8 +7,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from fsync_helpers import fsync
-from fsync_support import open_store_from_env, store_settings, write_artifacts
+from fstore_testing.artifacts import write_artifacts
+from fstore_testing.cli import fsync
+from fstore_testing.stores import open_store_from_env, store_settings
 
 AS_OF = "2024-06-01T00:00:00"
 META = {"entity_keys": ["user_id"], "timestamp": "feature_ts", "ttl": "1d"}

@@ -15,8 +15,11 @@ from pathlib import Path
 import duckdb
 import pytest
 import redis
-from fsync_helpers import fsync
-from fsync_support import ROOT, free_port, open_store_from_env, start_redis, store_settings, write_artifacts
+from fstore_testing.artifacts import write_artifacts
+from fstore_testing.cli import fsync
+from fstore_testing.dbt import ROOT
+from fstore_testing.redis_server import free_port, start_redis
+from fstore_testing.stores import open_store_from_env, store_settings
 
 T1 = datetime(2024, 6, 1)
 T2 = T1 + timedelta(hours=6)

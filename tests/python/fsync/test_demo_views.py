@@ -11,10 +11,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt_runner import PROJECT_DIR
-from fsync_helpers import fsync
-from fsync_support import open_store_from_env, store_settings
-from harness import Engine
+from fstore_testing.cli import fsync
+from fstore_testing.demo import DemoBuild
+from fstore_testing.stores import open_store_from_env, store_settings
 
 from fsync.encoding import entity_key
 from fsync.stores.base import FEATURE_TS
@@ -39,14 +38,7 @@ def _cols(model: str) -> list[str]:
 AS_OF = [datetime(2024, 6, 15, 12, 0), datetime(2024, 12, 3, 0, 0, 1)]
 
 
-@pytest.fixture(scope="module")
-def demo(engine: Engine) -> Engine:
-    engine.dbt.ok("seed")
-    engine.dbt.ok("build", "--select", "+user_purchase_features +user_session_features")
-    return engine
-
-
-def _expected(engine: Engine, as_of: datetime) -> dict[str, dict[tuple, tuple]]:
+def _expected(demo: DemoBuild, as_of: datetime) -> dict[str, dict[tuple, tuple]]:
     """point_in_time_join of every user at label_ts = as_of, compiled by dbt from the real macros."""
     views = []
     for i, (_, model, version) in enumerate(DEMO_VIEWS):
@@ -61,11 +53,11 @@ def _expected(engine: Engine, as_of: datetime) -> dict[str, dict[tuple, tuple]]:
         f" feature_views=[{', '.join(views)}]) }}}}"
     )
     # compile into its own target path: fsync reads run_results.json of the build, which compile would replace
-    compiler = dataclasses.replace(engine.dbt, target_path=engine.work_dir / "target-compile")
+    compiler = dataclasses.replace(demo.build.dbt, target_path=demo.target_path.parent / "target-compile")
     output = compiler.ok("compile", "--inline", inline, "--quiet").output
     sql = output[output.index("with _fstore_labels"):]
     sql = re.sub(r"\n\S*\d{2}:\d{2}:\d{2}.*$", "", sql, flags=re.S)  # drop any trailing log line
-    con = duckdb.connect(str(engine.warehouse.duckdb_path), read_only=True)
+    con = duckdb.connect(str(demo.duckdb_path), read_only=True)
     try:
         cursor = con.execute(sql)
         names = [d[0] for d in cursor.description]
@@ -80,17 +72,12 @@ def _expected(engine: Engine, as_of: datetime) -> dict[str, dict[tuple, tuple]]:
     return expected
 
 
-@pytest.mark.parametrize("engine", ["duckdb"], indirect=True)
 @pytest.mark.parametrize("as_of", AS_OF, ids=["within-ttl", "after-ttl"])
 def test_demo_views_online_equal_point_in_time_join(
-    demo: Engine, store_kind: str, redis_url: str, tmp_path: Path, as_of: datetime
+    duckdb_demo: DemoBuild, store_kind: str, redis_url: str, tmp_path: Path, as_of: datetime
 ) -> None:
-    env = {
-        **store_settings(store_kind, redis_url, tmp_path),
-        "FSYNC_PROJECT_DIR": str(PROJECT_DIR),
-        "FSYNC_TARGET_PATH": str(demo.dbt.target_path),
-        "FSYNC_DUCKDB_PATH": str(demo.warehouse.duckdb_path),
-    }
+    demo = duckdb_demo
+    env = {**demo.fsync_env(), **store_settings(store_kind, redis_url, tmp_path)}
     selection = [arg for _, model, _ in DEMO_VIEWS for arg in ("--select", model)]
     result = fsync(env, "push", "--as-of", as_of.isoformat(), *selection)
     assert result.exit_code == 0, result.output

@@ -10,15 +10,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from fsync_helpers import (
+from fstore_testing.cli import fsync
+from fstore_testing.fixture_project import (
     Dataset,
+    DbtFixture,
     assert_store_equals_pit,
-    fsync,
     load_dataset,
     random_dataset,
     snapshot_build,
 )
-from fsync_support import DbtFixture, open_store_from_env, store_settings
+from fstore_testing.stores import open_store_from_env, store_settings
 
 T1 = datetime(2024, 6, 1, 6, 30)
 T2 = T1 + timedelta(days=1)
@@ -62,7 +63,7 @@ def builds(dbt_fixture: DbtFixture, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def _env(build: tuple[Path, Path], store_env: dict[str, str]) -> dict[str, str]:
-    from fsync_support import FIXTURE_PROJECT
+    from fstore_testing.fixture_project import FIXTURE_PROJECT
 
     return {
         **store_env,

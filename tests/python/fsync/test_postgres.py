@@ -10,8 +10,10 @@ from pathlib import Path
 import duckdb
 import psycopg2
 import pytest
-from fsync_helpers import fsync, random_dataset
-from fsync_support import open_store_from_env, store_settings, write_artifacts
+from fstore_testing.artifacts import write_artifacts
+from fstore_testing.cli import fsync
+from fstore_testing.fixture_project import random_dataset
+from fstore_testing.stores import open_store_from_env, store_settings
 
 pytestmark = pytest.mark.postgres
 T = datetime(2024, 6, 1, 6, 30)

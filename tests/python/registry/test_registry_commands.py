@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from registry_support import Demo
+from fstore_testing.demo import DemoBuild
 
 PURCHASE = [
     "purchase_count_30d",
@@ -30,23 +30,17 @@ SESSION = [
 @pytest.mark.parametrize(
     ("target", "models", "training_sets", "exposures"),
     [
-        ("user_purchase_features@2", ["leaky_training_example"], ["training_churn"], ["churn_model"]),
+        ("user_purchase_features@2", [], ["training_churn"], ["churn_model"]),
         ("user_purchase_features@1", [], ["training_fraud"], ["fraud_model"]),
         ("user_purchase_features.v1", [], ["training_fraud"], ["fraud_model"]),
         ("user_session_features", [], ["training_churn", "training_fraud"], ["churn_model", "fraud_model"]),
         (
             "user_purchase_features",
-            ["leaky_training_example"],
+            [],
             ["training_churn", "training_fraud"],
             ["churn_model", "fraud_model"],
         ),
-        # feature level: leaky_training_example selects purchase_count_30d and amount_sum_30d only
-        (
-            "user_purchase_features.purchase_count_30d@2",
-            ["leaky_training_example"],
-            ["training_churn"],
-            ["churn_model"],
-        ),
+        ("user_purchase_features.purchase_count_30d@2", [], ["training_churn"], ["churn_model"]),
         ("user_purchase_features.amount_avg_14d@2", [], ["training_churn"], ["churn_model"]),
         (
             "user_session_features.session_count_28d",
@@ -60,7 +54,6 @@ SESSION = [
                 "user_purchase_features.v1",
                 "user_purchase_features.v2",
                 "user_session_features",
-                "leaky_training_example",
             ],
             ["training_churn", "training_fraud"],
             ["churn_model", "fraud_model"],
@@ -68,9 +61,9 @@ SESSION = [
     ],
 )
 def test_impact_lists_exactly_the_consumers(
-    demo: Demo, target: str, models: list[str], training_sets: list[str], exposures: list[str]
+    duckdb_demo: DemoBuild, target: str, models: list[str], training_sets: list[str], exposures: list[str]
 ) -> None:
-    result = demo.fsync("impact", target, "--json")
+    result = duckdb_demo.fsync("impact", target, "--json")
     assert result.exit_code == 0, result.output
     impact = json.loads(result.stdout)
     assert sorted(impact["models"]) == sorted(models)
@@ -78,16 +71,16 @@ def test_impact_lists_exactly_the_consumers(
     assert impact["exposures"] == exposures
 
 
-def test_impact_feature_column_without_a_training_set_keeps_direct_exposures(demo: Demo) -> None:
+def test_impact_feature_column_without_a_training_set_keeps_direct_exposures(duckdb_demo: DemoBuild) -> None:
     # no training set selects a feature that does not exist: it is refused with the view's columns
-    bad = demo.fsync("impact", "user_session_features.purchase_count_30d")
+    bad = duckdb_demo.fsync("impact", "user_session_features.purchase_count_30d")
     assert bad.exit_code == 2
     assert "has no column 'purchase_count_30d'" in bad.stderr
-    assert demo.fsync("impact", "user_purchase_features@3").exit_code == 2
+    assert duckdb_demo.fsync("impact", "user_purchase_features@3").exit_code == 2
 
 
-def test_features_list_show_search(demo: Demo) -> None:
-    listed = json.loads(demo.fsync("features", "list", "--json").stdout)
+def test_features_list_show_search(duckdb_demo: DemoBuild) -> None:
+    listed = json.loads(duckdb_demo.fsync("features", "list", "--json").stdout)
     assert [v["view"] for v in listed] == [
         "user_purchase_features.v1",
         "user_purchase_features.v2",
@@ -96,7 +89,7 @@ def test_features_list_show_search(demo: Demo) -> None:
     assert listed[0]["deprecation_date"] == "2027-06-30" and not listed[0]["latest"]
     assert listed[1]["features"] == PURCHASE
 
-    shown = json.loads(demo.fsync("features", "show", "user_purchase_features@2", "--json").stdout)
+    shown = json.loads(duckdb_demo.fsync("features", "show", "user_purchase_features@2", "--json").stdout)
     assert len(shown) == 1
     v2 = shown[0]
     assert v2["sql_path"] == "models/features/user_purchase_features_v2.sql"
@@ -113,14 +106,14 @@ def test_features_list_show_search(demo: Demo) -> None:
     assert [v["view"] for v in v2["versions"]] == ["user_purchase_features.v1", "user_purchase_features.v2"]
     assert "rolling" in v2["sql_snippet"] or "_fstore" in v2["sql_snippet"]
 
-    text = demo.fsync("features", "show", "user_session_features")
+    text = duckdb_demo.fsync("features", "show", "user_session_features")
     assert text.exit_code == 0
     assert "exposures: churn_model (growth-ml@example.com), fraud_model (risk-ml@example.com)" in text.stdout
 
     def hits(q: str) -> list[tuple[str, Any]]:
         return [
             (h["view"], h["feature"])
-            for h in json.loads(demo.fsync("features", "search", q, "--json").stdout)
+            for h in json.loads(duckdb_demo.fsync("features", "search", q, "--json").stdout)
         ]
 
     assert hits("purchase_count_30d") == [
@@ -134,7 +127,7 @@ def test_features_list_show_search(demo: Demo) -> None:
     ]
     assert ("user_session_features", None) in hits("GROWTH-ML")  # owner, case-insensitive
     assert ("user_purchase_features.v1", None) in hits("user_id")  # entity
-    assert demo.fsync("features", "search", "no-such-thing").exit_code == 1
+    assert duckdb_demo.fsync("features", "search", "no-such-thing").exit_code == 1
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -159,20 +152,20 @@ def _churn_features(profiles_dir: Path) -> list[str]:
     ]
 
 
-def test_training_set_equals_the_dbt_model_row_for_row(demo: Demo, tmp_path: Path) -> None:
+def test_training_set_equals_the_dbt_model_row_for_row(duckdb_demo: DemoBuild, tmp_path: Path) -> None:
     out = tmp_path / "churn.parquet"
-    result = demo.fsync(
+    result = duckdb_demo.fsync(
         "training-set",
         "--labels",
         "stg_churn_labels",
-        *_churn_features(demo.profiles_dir),
+        *_churn_features(duckdb_demo.profiles_dir),
         "--out",
         str(out),
         "--json",
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    con = duckdb.connect(str(demo.duckdb_path), read_only=True)
+    con = duckdb.connect(str(duckdb_demo.duckdb_path), read_only=True)
     try:
         want_cols, want = _rows(con, "select * from main.training_churn")
         got_cols, got = _rows(con, f"select * from read_parquet('{out}')")
@@ -183,9 +176,11 @@ def test_training_set_equals_the_dbt_model_row_for_row(demo: Demo, tmp_path: Pat
     assert got == want  # same rows in the same order
 
 
-def test_training_set_from_a_label_file_keeps_every_row_in_order(demo: Demo, tmp_path: Path) -> None:
+def test_training_set_from_a_label_file_keeps_every_row_in_order(
+    duckdb_demo: DemoBuild, tmp_path: Path
+) -> None:
     labels = tmp_path / "labels.csv"
-    con = duckdb.connect(str(demo.duckdb_path), read_only=True)
+    con = duckdb.connect(str(duckdb_demo.duckdb_path), read_only=True)
     try:
         # reversed order plus a duplicate row and a user with no features: all must come back, in file order
         con.execute(
@@ -199,14 +194,14 @@ def test_training_set_from_a_label_file_keeps_every_row_in_order(demo: Demo, tmp
     finally:
         con.close()
     out = tmp_path / "ts.csv"
-    result = demo.fsync(
+    result = duckdb_demo.fsync(
         "training-set",
         "--labels",
         str(labels),
         "--features",
         "user_purchase_features@2:purchase_count_30d,user_session_features:session_count_7d",
         "--profiles-dir",
-        str(demo.profiles_dir),
+        str(duckdb_demo.profiles_dir),
         "--out",
         str(out),
     )
@@ -230,13 +225,13 @@ def test_training_set_from_a_label_file_keeps_every_row_in_order(demo: Demo, tmp
     assert all(r[3] is None or r[3] <= r[1] for r in rows)
 
 
-def test_training_set_bad_feature_names_are_refused(demo: Demo) -> None:
-    bad = demo.fsync(
+def test_training_set_bad_feature_names_are_refused(duckdb_demo: DemoBuild) -> None:
+    bad = duckdb_demo.fsync(
         "training-set", "--labels", "stg_churn_labels", "--features", "user_purchase_features@2:nope"
     )
     assert bad.exit_code == 2
     assert "has no column 'nope'" in bad.stderr
-    key = demo.fsync(
+    key = duckdb_demo.fsync(
         "training-set", "--labels", "stg_churn_labels", "--features", "user_session_features:user_id"
     )
     assert key.exit_code == 2 and "not a feature" in key.stderr

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt_runner import PgSettings
-from registry_support import Demo
+from fstore_testing.dbt import PgSettings
+from fstore_testing.demo import DemoBuild
 from test_registry_commands import PURCHASE, SESSION
 
 pytestmark = pytest.mark.postgres
 
 
-def test_check_passes_on_postgres(pg_demo: Demo) -> None:
+def test_check_passes_on_postgres(pg_demo: DemoBuild) -> None:
     result = pg_demo.fsync("check", "--json", "--today", "2026-01-01")
     report = json.loads(result.stdout)
     assert result.exit_code == 0, report["errors"]
@@ -22,7 +22,7 @@ def test_check_passes_on_postgres(pg_demo: Demo) -> None:
 
 
 def test_training_set_equals_the_dbt_model_on_postgres(
-    pg_demo: Demo, pg_settings: PgSettings, tmp_path: Path
+    pg_demo: DemoBuild, pg_settings: PgSettings, tmp_path: Path
 ) -> None:
     spec = ",".join(
         [f"user_purchase_features@2:{c}" for c in PURCHASE] + [f"user_session_features:{c}" for c in SESSION]
@@ -59,7 +59,7 @@ def test_training_set_equals_the_dbt_model_on_postgres(
     assert cur2.fetchall() == want
 
 
-def test_training_set_from_a_label_file_on_postgres(pg_demo: Demo, tmp_path: Path) -> None:
+def test_training_set_from_a_label_file_on_postgres(pg_demo: DemoBuild, tmp_path: Path) -> None:
     labels = tmp_path / "labels.csv"
     labels.write_text(
         "user_id,label_ts,label\n7,2024-06-01 12:00:00,1\n-1,2024-06-01 00:00:00,0\n7,2024-06-01 12:00:00,1\n"

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from warehouse import Column
+from fstore_testing.warehouse import Column
 
 START = datetime(2024, 1, 1)
 SPAN = timedelta(days=60)

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from dbt_runner import PgSettings
+
+from fstore_testing.dbt import PgSettings
 
 NULL = r"\N"
 

@@ -1,4 +1,7 @@
-"""Run the real dbt CLI against this project, isolated from the developer's profiles, target and logs."""
+"""Run the real dbt CLI on fstore's dbt projects, isolated from the developer's profiles, target and logs.
+
+The package (repository root) is installed, like a user installs it, by two projects: integration_tests/
+(macro unit tests, reference models) and examples/demo/ (the e-commerce demo)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,10 @@ from typing import Any
 
 import psycopg2
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_DIR = ROOT
+INTEGRATION_DIR = ROOT / "integration_tests"
+DEMO_DIR = ROOT / "examples" / "demo"
 ENGINES = ("duckdb", "postgres")
 TAIL_LINES = 80
 
@@ -72,6 +78,7 @@ class DbtResult:
 class DbtRunner:
     """dbt bound to one target (engine) with its own profiles dir, target path and log path."""
 
+    project_dir: Path
     target: str
     profiles_dir: Path
     target_path: Path
@@ -83,7 +90,7 @@ class DbtRunner:
             str(dbt_executable()), *args,
             "--target", self.target,
             "--profiles-dir", str(self.profiles_dir),
-            "--project-dir", str(PROJECT_DIR),
+            "--project-dir", str(self.project_dir),
             "--target-path", str(self.target_path),
             "--log-path", str(self.log_path),
         ]
@@ -91,7 +98,7 @@ class DbtRunner:
             cmd += ["--vars", json.dumps(dbt_vars)]
         env = {**os.environ, **self.env}
         proc = subprocess.run(
-            cmd, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            cmd, cwd=self.project_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
         return DbtResult(cmd, proc.returncode, proc.stdout, self.target_path)
 
@@ -108,7 +115,7 @@ class DbtRunner:
 def write_profiles(profiles_dir: Path) -> None:
     """The test profile is profiles.example.yml itself: every per-session setting comes from env vars."""
     profiles_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(PROJECT_DIR / "profiles.example.yml", profiles_dir / "profiles.yml")
+    shutil.copy(ROOT / "profiles.example.yml", profiles_dir / "profiles.yml")
 
 
 def drop_schemas(pg: PgSettings, prefix: str) -> None:
@@ -125,3 +132,19 @@ def drop_schemas(pg: PgSettings, prefix: str) -> None:
                 cur.execute(f'drop schema if exists "{name}" cascade')
     finally:
         conn.close()
+
+
+_DEPS_DONE: set[Path] = set()
+
+
+def install_package(project_dir: Path) -> None:
+    """`dbt deps` once per project and test session: links the local fstore package into dbt_packages/."""
+    if project_dir in _DEPS_DONE:
+        return
+    proc = subprocess.run(
+        [str(dbt_executable()), "deps", "--project-dir", str(project_dir)],
+        cwd=project_dir, env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    assert proc.returncode == 0, f"dbt deps failed in {project_dir}:\n{proc.stdout[-4000:]}"
+    _DEPS_DONE.add(project_dir)

@@ -1,9 +1,15 @@
-"""Random feature-view data for the fixture project, and comparison with the point-in-time join."""
+"""The fsync fixture project (tests/python/fsync/fixture_project): feature views over raw tables the tests
+fill with random data, built by the real dbt into a private DuckDB file, and the comparison of the online
+store with the point-in-time join at label_ts = as_of that the project computes."""
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -11,11 +17,55 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from click.testing import CliRunner, Result
 
-from fsync.cli import main
+from fstore_testing.dbt import ROOT
 from fsync.encoding import entity_key
 from fsync.stores.base import FEATURE_TS, OnlineStore
+
+FIXTURE_PROJECT = ROOT / "tests" / "python" / "fsync" / "fixture_project"
+DBT = str(Path(sys.executable).parent / "dbt")
+
+
+class DbtFixture:
+    """The fixture dbt project, built into a private DuckDB file."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.duckdb_path = workdir / "warehouse.duckdb"
+        self.target = workdir / "target"
+        self.env = {
+            **os.environ,
+            "DBT_PROFILES_DIR": str(FIXTURE_PROJECT),
+            "FSYNC_FIXTURE_DUCKDB": str(self.duckdb_path),
+            "FSYNC_FIXTURE_PACKAGES": str(workdir / "dbt_packages"),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+
+    def dbt(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [DBT, *args, "--log-path", str(self.workdir / "logs")],
+            cwd=FIXTURE_PROJECT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    def build(self, as_of: str) -> None:
+        res = self.dbt("build", "--target-path", str(self.target), "--vars", json.dumps({"as_of": as_of}))
+        # guarded_stats' test fails on purpose; everything else must pass.
+        if res.returncode not in (0, 1) or "ERROR=1 " not in res.stdout:
+            raise AssertionError(
+                f"dbt build failed unexpectedly:\n{res.stdout[-4000:]}\n{res.stderr[-2000:]}"
+            )
+
+    def fsync_env(self) -> dict[str, str]:
+        return {
+            "FSYNC_PROJECT_DIR": str(FIXTURE_PROJECT),
+            "FSYNC_TARGET_PATH": str(self.target),
+            "FSYNC_DUCKDB_PATH": str(self.duckdb_path),
+        }
+
 
 USER_COLS = ["user_id", "feature_ts", "created_ts", "f_int", "f_float", "f_dec", "f_bool", "f_str", "f_ts"]
 STORE_COLS = ["store_id", "country", "feature_ts", "created_ts", "revenue", "orders"]
@@ -115,10 +165,6 @@ def snapshot_build(src_db: Path, src_target: Path, dest: Path) -> tuple[Path, Pa
     shutil.copy(src_db, dest / "warehouse.duckdb")
     shutil.copytree(src_target, dest / "target", dirs_exist_ok=True)
     return dest / "warehouse.duckdb", dest / "target"
-
-
-def fsync(env: dict[str, str], *args: str) -> Result:
-    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
 
 
 def assert_store_equals_pit(store: OnlineStore, warehouse: Path, as_of: datetime) -> int:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Write the demo e-commerce seeds under seeds/demo/ (deterministic: same output on every run).
+"""Write the demo e-commerce seeds under examples/demo/seeds/ (deterministic: same output on every run).
 
-    .venv/bin/python scripts/generate_demo_seeds.py
+    .venv/bin/python examples/demo/scripts/generate_seeds.py
 
 The raw data is deliberately messy, the way raw exports are: timestamps are text, some naive Pacific wall
 times and some with an explicit offset (-08:00, Z, +05:30); exact duplicate rows; corrected versions of a line
@@ -20,7 +20,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "seeds" / "demo"
+OUT = ROOT / "seeds"
 SEED = 20240310
 PACIFIC = ZoneInfo("America/Los_Angeles")
 KOLKATA = ZoneInfo("Asia/Kolkata")

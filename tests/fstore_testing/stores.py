@@ -1,0 +1,27 @@
+"""FSYNC_* settings that select a fresh online store of a kind, and the store they select."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from fsync.stores.base import OnlineStore
+from fsync.stores.redis_store import RedisStore
+from fsync.stores.sqlite_store import SQLiteStore
+
+
+def store_settings(kind: str, redis_url: str, tmp_path: Path, prefix: str = "fsync") -> dict[str, str]:
+    """FSYNC_* environment selecting a fresh store of this kind."""
+    if kind == "redis":
+        return {
+            "FSYNC_STORE": "redis",
+            "FSYNC_REDIS_URL": redis_url,
+            "FSYNC_KEY_PREFIX": f"{prefix}{uuid.uuid4().hex[:8]}",
+        }
+    return {"FSYNC_STORE": "sqlite", "FSYNC_SQLITE_PATH": str(tmp_path / f"{prefix}.sqlite")}
+
+
+def open_store_from_env(env: dict[str, str]) -> OnlineStore:
+    if env["FSYNC_STORE"] == "redis":
+        return RedisStore(env["FSYNC_REDIS_URL"], prefix=env["FSYNC_KEY_PREFIX"])
+    return SQLiteStore(Path(env["FSYNC_SQLITE_PATH"]))
