@@ -71,6 +71,7 @@ def test() -> None:
     ensure_venv()
     env = tool_env()
     _run(BIN / "ruff", "check", "fsync", "tests", "bench", "examples", "dev.py", env=env)
+    _run(BIN / "lint-imports", env=env)
     _run(BIN / "python", "-m", "pytest", *sys.argv[2:], env=env)
 
 

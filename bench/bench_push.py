@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT / "tests"))  # fstore_testing: the private redis-ser
 
 from fstore_testing.redis_server import free_port, start_redis  # noqa: E402
 
-from fsync.artifacts import load_registry  # noqa: E402
-from fsync.push import PushOptions, push  # noqa: E402
-from fsync.stores.redis_store import RedisStore  # noqa: E402
+from fsync.manifest import load_manifest  # noqa: E402
+from fsync.online.push import PushOptions, push  # noqa: E402
+from fsync.online.stores.redis import RedisStore  # noqa: E402
 from fsync.warehouse import DuckDBReader  # noqa: E402
 
 FEATURES = {
@@ -97,7 +97,12 @@ def write_artifacts(target: Path) -> None:
         "schema": "main",
         "alias": "bench_fv",
         "config": {
-            "meta": {"feature_view": {"entity_keys": ["user_id"], "timestamp": "feature_ts", "ttl": "7d"}},
+            "meta": {
+                "feature_view": {
+                    "entity_keys": ["user_id"], "timestamp": "feature_ts", "ttl": "7d", "freshness_sla": "1d",
+                    "owner": "bench@example.com", "online": True,
+                }
+            },
             "contract": {"enforced": True},
         },
         "columns": {c: {"name": c, "data_type": t} for c, t in columns.items()},
@@ -143,13 +148,13 @@ def baseline(url: str, db: Path, prefix: str = "baseline") -> tuple[float, int]:
 
 
 def fsync_push(url: str, db: Path, target: Path, prefix: str, as_of: datetime) -> tuple[float, int, str]:
-    registry = load_registry(target)
+    manifest = load_manifest(target)
     store = RedisStore(url, prefix=prefix)
     started = time.perf_counter()
     reader = DuckDBReader(db)
     summary = push(
-        registry,
-        registry.select([]),
+        manifest,
+        manifest.select_online([]),
         reader,
         store,
         PushOptions(as_of=as_of, batch_size=1000, wall_now=as_of),

@@ -1,3 +1,9 @@
-"""fsync: publish dbt feature views to an online store, serve them, and check freshness and skew."""
+"""fsync: reads dbt's artifacts as the feature registry and publishes feature views to an online store.
 
-__version__ = "0.1.0"
+Layers, by the data flow (enforced by import-linter, see pyproject.toml): fsync.manifest (artifacts, specs,
+names) and fsync.warehouse (readers) at the bottom; fsync.registry (discovery, checks, locks, training sets)
+and fsync.online (push, stores) on top of them, independent of each other; fsync.catalog above; fsync.cli on
+top, imported by nothing.
+"""
+
+__version__ = "0.2.0"

@@ -1,4 +1,8 @@
-"""Durations (`<int><d|h|m|s>`, as in docs/semantics.md) and naive-UTC timestamps."""
+"""Durations and naive-UTC timestamps.
+
+The one duration grammar of fstore (docs/semantics.md section 1), the same as the macros'
+`fstore._duration_seconds`: a positive integer without leading zeros, then a unit d, h, m or s (`2d`, `26h`).
+"""
 
 from __future__ import annotations
 
@@ -12,15 +16,22 @@ EPOCH = datetime(1970, 1, 1)
 MICROSECOND = timedelta(microseconds=1)
 
 
+_DURATION = re.compile(r"([1-9][0-9]*)([dhms])")
+DURATION_UNITS = "a positive <integer><unit> without leading zeros, unit d, h, m or s"
+
+
+def duration_seconds(value: object) -> int | None:
+    """Seconds of a duration, or None when `value` is not one."""
+    match = _DURATION.fullmatch(value) if isinstance(value, str) else None
+    return int(match.group(1)) * _UNITS[match.group(2)] if match else None
+
+
 def parse_duration(value: object, what: str) -> int:
-    """Seconds of a duration written `<integer><unit>` (unit d, h, m or s)."""
-    match = re.fullmatch(r"([0-9]+)([dhms])", str(value).strip()) if isinstance(value, str) else None
-    if not match or int(match.group(1)) <= 0:
-        raise FsyncError(
-            f"{what} is {value!r}; write a positive duration as <integer><unit> with unit d, h, m or s,"
-            " e.g. '2d'."
-        )
-    return int(match.group(1)) * _UNITS[match.group(2)]
+    """Seconds of a duration; an FsyncError naming `what` otherwise."""
+    seconds = duration_seconds(value)
+    if seconds is None:
+        raise FsyncError(f"{what} is {value!r}; write {DURATION_UNITS}, e.g. '2d'.")
+    return seconds
 
 
 def parse_as_of(value: str | None) -> datetime:

@@ -1,4 +1,4 @@
-"""A static, self-contained HTML catalog of the feature views (no click here; see fsync/cli_catalog.py)."""
+"""A static, self-contained HTML catalog of the feature views (no click here; see fsync/cli/catalog.py)."""
 
 from fsync.catalog.build import build_catalog
 

@@ -11,9 +11,9 @@ from fsync.catalog.assets import CSS, JS
 from fsync.catalog.content import Catalog, ViewInfo, load_catalog
 from fsync.catalog.profile import Profile, Profiles, collect_profiles
 from fsync.catalog.svg import lineage_svg
-from fsync.config import Settings
 from fsync.errors import FsyncError
-from fsync.timeutil import parse_duration
+from fsync.manifest import Manifest
+from fsync.warehouse import Warehouse
 
 DASH = "\u2014"
 
@@ -31,11 +31,11 @@ class BuildResult:
 
 def _page(title: str, body: str, root: str) -> str:
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{e(title)}</title><style>{CSS}</style></head><body>"
-        f"<header class=\"top\"><a href=\"{root}index.html\">Feature catalog</a>"
-        f"<span class=\"sub\">{e(title)}</span></header><main>{body}</main>"
+        f'<header class="top"><a href="{root}index.html">Feature catalog</a>'
+        f'<span class="sub">{e(title)}</span></header><main>{body}</main>'
         f"<script>{JS}</script></body></html>\n"
     )
 
@@ -46,12 +46,9 @@ def _fmt_ts(ts: datetime | None) -> str:
 
 def _freshness(info: ViewInfo, prof: Profile | None, as_of: datetime) -> str:
     """A badge: is the newest timestamp within the freshness SLA at `as_of`?"""
-    if prof is None or prof.latest_ts is None or not info.freshness_sla:
+    if prof is None or prof.latest_ts is None or not info.view.freshness_sla_seconds:
         return ""
-    try:
-        sla = parse_duration(info.freshness_sla, f"view {info.id}: freshness_sla")
-    except FsyncError:
-        return '<span class="badge stale">SLA unparsable</span>'
+    sla = info.view.freshness_sla_seconds
     age = as_of - prof.latest_ts
     if age > timedelta(seconds=sla):
         return f'<span class="badge stale" title="age at {e(as_of)}: {e(age)}">stale</span>'
@@ -82,8 +79,13 @@ def render_index(cat: Catalog, profiles: Profiles | None, as_of: datetime) -> st
     for info in cat.views:
         prof = profiles.by_view.get(info.view.unique_id) if profiles else None
         search = _search_text(
-            info.id, info.view.name, info.description, info.owner, " ".join(info.tags),
-            " ".join(info.view.entity_keys), " ".join(c.name for c in info.features),
+            info.id,
+            info.view.name,
+            info.description,
+            info.owner,
+            " ".join(info.tags),
+            " ".join(info.view.entity_keys),
+            " ".join(c.name for c in info.features),
         )
         rows.append(
             f'<tr class="view-row" data-view-id="{e(info.id)}" data-search="{search}">'
@@ -105,7 +107,11 @@ def render_index(cat: Catalog, profiles: Profiles | None, as_of: datetime) -> st
         col = next(c for c in newest.features if c.name == feature)
         links = " ".join(f'<a href="{e(i.page)}#col-{e(feature)}">{e(i.id)}</a>' for i in infos)
         search = _search_text(
-            feature, view_name, col.description, newest.owner, " ".join(newest.tags),
+            feature,
+            view_name,
+            col.description,
+            newest.owner,
+            " ".join(newest.tags),
             " ".join(newest.view.entity_keys),
         )
         frows.append(
@@ -160,9 +166,9 @@ def render_view(cat: Catalog, info: ViewInfo, profiles: Profiles | None, as_of: 
     ]
     if v.created_timestamp:
         facts.insert(3, _fact("Created timestamp", f"<code>{e(v.created_timestamp)}</code>"))
-    if v.problem:
-        facts.append(_fact("Metadata problem", e(v.problem)))
-    health = cat.registry.health(v)
+    for problem in v.problems:
+        facts.append(_fact("Metadata problem", e(str(problem))))
+    health = cat.manifest.health_of(v)
 
     if profiles is None:
         prof_html = '<p class="muted">Not profiled (--no-profile).</p>'
@@ -193,7 +199,7 @@ def render_view(cat: Catalog, info: ViewInfo, profiles: Profiles | None, as_of: 
         null = f"{prof.null_pct[c.name]:.1f}%" if prof and c.name in prof.null_pct else "\u2014"
         col_rows.append(
             f'<tr id="col-{e(c.name)}"><td><code>{e(c.name)}</code>'
-            f'{"" if c.role == "feature" else f" <span class=role>{e(c.role)}</span>"}</td>'
+            f"{'' if c.role == 'feature' else f' <span class=role>{e(c.role)}</span>'}</td>"
             f"<td><code>{e(c.data_type)}</code></td><td>{e(c.description)}</td>"
             f'<td class="num null-pct">{null}</td></tr>'
         )
@@ -228,19 +234,19 @@ def render_view(cat: Catalog, info: ViewInfo, profiles: Profiles | None, as_of: 
         f"<th>NULL %</th></tr></thead><tbody>{''.join(col_rows)}</tbody></table>"
         '<h2>Versions</h2><table id="versions"><thead><tr><th>Version</th><th>Status</th>'
         f"<th>Deprecation date</th></tr></thead><tbody>{''.join(ver_rows)}</tbody></table>"
-        f'<h2>Definition</h2><p>SQL file: <code>{e(info.sql_path)}</code></p>{sql}'
+        f"<h2>Definition</h2><p>SQL file: <code>{e(info.sql_path)}</code></p>{sql}"
         f"<footer>dbt unique_id <code>{e(uid)}</code></footer>"
     )
     return _page(info.id, body, "../")
 
 
 def build_catalog(
-    settings: Settings, out_dir: Path, as_of: datetime, profile: bool = True
+    manifest: Manifest, out_dir: Path, as_of: datetime, warehouse: Warehouse | FsyncError | None
 ) -> BuildResult:
-    """Read the artifacts at settings' target path, profile the views (unless `profile` is False) and write
+    """Profile the views from `warehouse` (None: not at all; an FsyncError: why it is unavailable) and write
     the site into `out_dir`."""
-    cat = load_catalog(settings.path(settings.target_path))
-    profiles = collect_profiles(settings, cat.registry, [i.view for i in cat.views]) if profile else None
+    cat = load_catalog(manifest)
+    profiles = collect_profiles(warehouse, [i.view for i in cat.views]) if warehouse is not None else None
     (out_dir / "views").mkdir(parents=True, exist_ok=True)
     written = [out_dir / "index.html"]
     written[0].write_text(render_index(cat, profiles, as_of), encoding="utf-8")

@@ -1,21 +1,16 @@
 """What the catalog shows about each feature view version, read from dbt's manifest.json.
 
-fsync.artifacts gives the typed view (keys, timestamp, TTL, contract columns); this module adds what the
-catalog needs on top: description, owner, SLA, tags, SQL, versions and deprecation dates, column descriptions.
+fsync.manifest gives the spec of each view (keys, timestamp, TTL, SLA, owner, tags, contract columns); this
+module adds what the catalog needs on top: SQL, versions and their pages, column roles, the lineage drawing.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from fsync.artifacts import FeatureView, Registry, load_registry
-from fsync.catalog.graph import Lineage, view_lineage
-from fsync.errors import FsyncError
-from fsync.lineage import Lineage as Graph
+from fsync.catalog.lineage_layout import LineageDrawing, view_lineage
+from fsync.manifest import FeatureViewSpec, Manifest
 
 
 @dataclass(frozen=True)
@@ -37,31 +32,52 @@ class VersionRef:
 
 @dataclass(frozen=True)
 class ViewInfo:
-    view: FeatureView
-    description: str
-    owner: str
-    freshness_sla: str
-    ttl: str
-    tags: tuple[str, ...]
-    sql_path: str
+    view: FeatureViewSpec
     raw_sql: str
     compiled_sql: str
-    deprecation_date: str | None
     columns: tuple[ColumnInfo, ...]
     versions: tuple[VersionRef, ...]
-    lineage: Lineage
+    lineage: LineageDrawing
 
     @property
     def id(self) -> str:
-        return self.view.id
+        return self.view.label
 
     @property
     def page(self) -> str:
-        return page_name(self.view.id)
+        return page_name(self.view)
 
     @property
     def latest(self) -> bool:
-        return self.view.version is None or self.view.version == self.view.latest_version
+        return self.view.is_latest
+
+    @property
+    def description(self) -> str:
+        return self.view.description
+
+    @property
+    def owner(self) -> str:
+        return self.view.owner
+
+    @property
+    def ttl(self) -> str:
+        return self.view.ttl
+
+    @property
+    def freshness_sla(self) -> str:
+        return self.view.freshness_sla
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self.view.tags
+
+    @property
+    def sql_path(self) -> str:
+        return self.view.sql_path or ""
+
+    @property
+    def deprecation_date(self) -> str | None:
+        return self.view.deprecation_date
 
     @property
     def features(self) -> tuple[ColumnInfo, ...]:
@@ -75,25 +91,16 @@ class Catalog:
     dbt_version: str
     generated_at: str  # manifest generation time
     views: tuple[ViewInfo, ...]
-    registry: Registry
+    manifest: Manifest
 
 
-def page_name(view_id: str) -> str:
-    return "views/" + re.sub(r"[^A-Za-z0-9_.-]", "_", view_id) + ".html"
+def page_name(view: FeatureViewSpec) -> str:
+    """`views/<name>[.vN].html`."""
+    stem = view.name if view.version is None else f"{view.name}.v{view.version}"
+    return "views/" + re.sub(r"[^A-Za-z0-9_.-]", "_", stem) + ".html"
 
 
-def _meta(node: dict[str, Any]) -> dict[str, Any]:
-    meta = (node.get("config") or {}).get("meta") or node.get("meta") or {}
-    fv = meta.get("feature_view")
-    return fv if isinstance(fv, dict) else {}
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _columns(view: FeatureView, node: dict[str, Any]) -> tuple[ColumnInfo, ...]:
-    described = node.get("columns") or {}
+def _columns(view: FeatureViewSpec) -> tuple[ColumnInfo, ...]:
     out = []
     for col in view.columns:
         if col.name in view.entity_keys:
@@ -104,63 +111,40 @@ def _columns(view: FeatureView, node: dict[str, Any]) -> tuple[ColumnInfo, ...]:
             role = "created timestamp"
         else:
             role = "feature"
-        desc = _text((described.get(col.name) or {}).get("description")).strip()
-        out.append(ColumnInfo(col.name, col.data_type, desc, role))
+        out.append(ColumnInfo(col.name, col.data_type, col.description.strip(), role))
     return tuple(out)
 
 
-def load_catalog(target_path: Path) -> Catalog:
-    registry = load_registry(target_path)  # validates the artifacts' schema versions
-    manifest = json.loads((target_path / "manifest.json").read_text())
-    nodes: dict[str, dict[str, Any]] = manifest.get("nodes", {})
-    graph = Graph.from_manifest(manifest)
-    view_ids = {x.unique_id: x.id for x in registry.views}
-    by_name: dict[str, list[FeatureView]] = {}
-    for v in registry.views:
-        by_name.setdefault(v.name, []).append(v)
-
+def load_catalog(manifest: Manifest) -> Catalog:
+    labels = {v.unique_id: v.label for v in manifest.views}
     infos = []
-    for v in registry.views:
-        node = nodes.get(v.unique_id)
-        if node is None:
-            raise FsyncError(f"manifest.json lost node {v.unique_id} while reading it; rerun dbt.")
-        meta = _meta(node)
-        tags = meta.get("tags") or []
-        if isinstance(tags, str):
-            tags = [tags]
+    for v in manifest.views:
+        node = manifest.node(v.unique_id)
         versions = tuple(
             VersionRef(
-                id=o.id,
+                id=o.label,
                 version=o.version,
-                latest=o.version is None or o.version == o.latest_version,
-                deprecation_date=_text(nodes.get(o.unique_id, {}).get("deprecation_date")) or None,
-                page=page_name(o.id),
+                latest=o.is_latest,
+                deprecation_date=o.deprecation_date,
+                page=page_name(o),
             )
-            for o in sorted(by_name[v.name], key=lambda x: x.version or 0)
+            for o in manifest.views_named(v.name)
         )
         infos.append(
             ViewInfo(
                 view=v,
-                description=_text(node.get("description") or meta.get("description")).strip(),
-                owner=_text(meta.get("owner")),
-                freshness_sla=_text(meta.get("freshness_sla")),
-                ttl=_text(meta.get("ttl")),
-                tags=tuple(dict.fromkeys(str(t) for t in tags)),  # dbt repeats a version's meta lists
-                sql_path=_text(node.get("original_file_path")),
-                raw_sql=_text(node.get("raw_code")),
-                compiled_sql=_text(node.get("compiled_code")),
-                deprecation_date=_text(node.get("deprecation_date")) or None,
-                columns=_columns(v, node),
+                raw_sql=node.raw_code or "",
+                compiled_sql=node.compiled_code or "",
+                columns=_columns(v),
                 versions=versions,
-                lineage=view_lineage(graph, v.unique_id, view_ids),
+                lineage=view_lineage(manifest.graph, v.unique_id, labels),
             )
         )
-    md = manifest.get("metadata") or {}
     return Catalog(
-        project=_text(md.get("project_name")) or "dbt project",
-        adapter_type=registry.adapter_type,
-        dbt_version=_text(md.get("dbt_version")),
-        generated_at=_text(md.get("generated_at")),
+        project=manifest.project_name or "dbt project",
+        adapter_type=manifest.adapter_type,
+        dbt_version=manifest.dbt_version,
+        generated_at=manifest.generated_at,
         views=tuple(infos),
-        registry=registry,
+        manifest=manifest,
     )

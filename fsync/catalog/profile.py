@@ -7,11 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from fsync.artifacts import FeatureView, Registry
-from fsync.config import Settings
-from fsync.connect import open_reader
 from fsync.errors import FsyncError
-from fsync.warehouse import PostgresReader, Reader, quote, redact_dsn
+from fsync.manifest import FeatureViewSpec
+from fsync.warehouse import PostgresReader, Reader, Warehouse, open_reader, quote
 
 
 @dataclass(frozen=True)
@@ -36,7 +34,7 @@ def _db_errors() -> tuple[type[BaseException], ...]:
     return (duckdb.Error, psycopg2.Error)
 
 
-def profile_view(reader: Reader, view: FeatureView) -> Profile:
+def profile_view(reader: Reader, view: FeatureViewSpec) -> Profile:
     names = [c.name for c in view.columns]
     actual = reader.columns(view.schema, view.alias)
     if not actual:
@@ -56,20 +54,14 @@ def profile_view(reader: Reader, view: FeatureView) -> Profile:
     return Profile(row_count=total, latest_ts=latest_ts, null_pct=nulls)
 
 
-def describe_source(settings: Settings, registry: Registry) -> str:
-    kind = settings.warehouse or registry.adapter_type
-    if kind == "duckdb":
-        return f"DuckDB file {settings.path(settings.duckdb_path)}"
-    if kind == "postgres":
-        return f"PostgreSQL ({redact_dsn(settings.postgres_dsn)})"
-    return kind
-
-
-def collect_profiles(settings: Settings, registry: Registry, views: list[FeatureView]) -> Profiles:
-    result = Profiles(source=describe_source(settings, registry))
+def collect_profiles(warehouse: Warehouse | FsyncError, views: list[FeatureViewSpec]) -> Profiles:
+    """Profiles of the views; `warehouse` is the one to read, or why it could not be resolved."""
+    if isinstance(warehouse, FsyncError):
+        return Profiles(source="the warehouse", unavailable=str(warehouse))
+    result = Profiles(source=warehouse.describe())
     try:
-        reader = open_reader(settings, registry)
-    except FsyncError as exc:  # missing file, locked file, server down, unsupported adapter
+        reader = open_reader(warehouse)
+    except FsyncError as exc:  # missing file, locked file, server down
         result.unavailable = str(exc)
         return result
     errors = _db_errors()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 
-from fsync.catalog.graph import Lineage
+from fsync.catalog.lineage_layout import LineageDrawing
 
 BOX_W, BOX_H, COL_GAP, ROW_GAP, TOP, PAD, LANE_H = 180, 34, 44, 14, 40, 12, 4
 SMALL_FROM, MAX_CHARS = 23, 27  # longer labels get a smaller font, then an ellipsis
@@ -15,7 +15,7 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_CHARS else text[: MAX_CHARS - 1] + "\u2026"
 
 
-def lineage_svg(lineage: Lineage, href: Callable[[str], str | None]) -> str:
+def lineage_svg(lineage: LineageDrawing, href: Callable[[str], str | None]) -> str:
     """`href(view_id)` gives the link of another feature view's page (relative to the page), or None."""
     layers = sorted({n.layer for n in lineage.nodes})
     col = {layer: i for i, layer in enumerate(layers)}

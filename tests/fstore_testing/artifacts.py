@@ -7,6 +7,17 @@ from pathlib import Path
 from typing import Any
 
 
+def fv_meta(**fields: Any) -> dict[str, Any]:
+    """A complete, valid meta.feature_view (every required key), with `fields` overriding or adding keys;
+    a field set to None is left out."""
+    meta: dict[str, Any] = {
+        "entity_keys": ["user_id"], "timestamp": "feature_ts", "ttl": "1d", "freshness_sla": "1d",
+        "owner": "tests@example.com", "online": True,
+    }
+    meta.update(fields)
+    return {k: v for k, v in meta.items() if v is not None}
+
+
 def write_artifacts(
     target: Path,
     views: list[dict[str, Any]],

@@ -22,13 +22,16 @@ class Site:
     output: str
 
 
-def run_catalog(target_path: Path, duckdb_path: Path, out_dir: Path, *extra: str) -> tuple[int, str]:
+def run_catalog(
+    target_path: Path, duckdb_path: Path, out_dir: Path, *extra: str, env: dict[str, str] | None = None
+) -> tuple[int, str]:
     """`fsync catalog` with every setting explicit (no fsync.toml / FSYNC_* of the developer)."""
     args = [
         "catalog", "--out", str(out_dir), "--project-dir", str(DEMO_DIR),
         "--target-path", str(target_path), "--duckdb-path", str(duckdb_path),
         "--as-of", AS_OF, *extra,
     ]
-    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("FSYNC_")}
-    res = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
+    run_env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("FSYNC_")}
+    run_env.update(env or {})
+    res = CliRunner().invoke(main, args, env=run_env, catch_exceptions=False)
     return res.exit_code, res.output

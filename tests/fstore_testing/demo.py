@@ -48,21 +48,13 @@ class DemoBuild:
         return self.build.schema
 
     def fsync_env(self) -> dict[str, str]:
-        """The environment fsync runs in: the profile's FSTORE_* settings, no FSYNC_* of the developer."""
-        env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("FSYNC_")}
+        """The environment fsync runs in, as a user's shell after `dbt build`: the dbt profile (and the
+        FSTORE_* variables it reads) names the warehouse; no FSYNC_* setting of the developer leaks in."""
+        env: dict[str, str | None] = {k: None for k in os.environ if k.startswith(("FSYNC_", "DBT_"))}
         env.update(self.build.env)
         env["DBT_PROFILES_DIR"] = str(self.build.dbt.profiles_dir)
         env["FSYNC_PROJECT_DIR"] = str(self.project_dir)
         env["FSYNC_TARGET_PATH"] = str(self.target_path)
-        if self.engine == "duckdb":
-            env["FSYNC_DUCKDB_PATH"] = str(self.duckdb_path)
-        else:
-            pg = self.build.warehouse.pg
-            env["FSYNC_WAREHOUSE"] = "postgres"
-            env["FSYNC_POSTGRES_DSN"] = (
-                f"host={pg.host} port={pg.port} user={pg.user} dbname={pg.database}"
-                + (f" password={pg.password}" if pg.password else "")
-            )
         return env  # type: ignore[return-value]
 
     def fsync(self, *args: str, target_path: Path | None = None, env: dict[str, str] | None = None) -> Result:

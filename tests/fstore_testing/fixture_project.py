@@ -19,8 +19,8 @@ from typing import Any
 import duckdb
 
 from fstore_testing.dbt import ROOT
-from fsync.encoding import entity_key
-from fsync.stores.base import FEATURE_TS, OnlineStore
+from fsync.online.encoding import entity_key
+from fsync.online.stores.base import FEATURE_TS, OnlineStore
 
 FIXTURE_PROJECT = ROOT / "tests" / "python" / "fsync" / "fixture_project"
 DBT = str(Path(sys.executable).parent / "dbt")

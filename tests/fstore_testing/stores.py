@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from fsync.stores.base import OnlineStore
-from fsync.stores.redis_store import RedisStore
-from fsync.stores.sqlite_store import SQLiteStore
+from fsync.online.stores.base import OnlineStore
+from fsync.online.stores.redis import RedisStore
+from fsync.online.stores.sqlite import SQLiteStore
 
 
 def store_settings(kind: str, redis_url: str, tmp_path: Path, prefix: str = "fsync") -> dict[str, str]:

@@ -69,7 +69,7 @@ def test_search_then_follow_a_link_to_the_view_page(browser: WebDriver, site: Si
     index = site.out_dir / "index.html"
     driver.get(index.as_uri())
     all_views = _visible(driver, "#views tr.view-row", "data-view-id")
-    assert all_views == ["user_purchase_features.v1", "user_purchase_features.v2", "user_session_features"]
+    assert all_views == ["user_purchase_features@1", "user_purchase_features@2", "user_session_features"]
 
     box = driver.find_element(By.ID, "search")
     box.send_keys("session")

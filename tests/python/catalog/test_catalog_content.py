@@ -15,10 +15,10 @@ import duckdb
 from fstore_testing.catalog import Site, run_catalog
 from fstore_testing.demo import DemoBuild
 
-from fsync.artifacts import load_registry
 from fsync.catalog.content import page_name
+from fsync.manifest import load_manifest
 
-FEATURE_VIEWS = ["user_purchase_features.v1", "user_purchase_features.v2", "user_session_features"]
+FEATURE_VIEWS = ["user_purchase_features@1", "user_purchase_features@2", "user_session_features"]
 
 
 def _svg_texts(html: str) -> set[str]:
@@ -34,15 +34,15 @@ def _h1(html: str) -> str:
 
 
 def test_every_published_view_has_a_page_linked_from_the_index(site: Site) -> None:
-    registry = load_registry(site.target_path)
-    assert sorted(v.id for v in registry.views) == FEATURE_VIEWS
+    manifest = load_manifest(site.target_path)
+    assert sorted(v.label for v in manifest.views) == FEATURE_VIEWS
     index = (site.out_dir / "index.html").read_text()
-    for view in registry.views:
-        page = site.out_dir / page_name(view.id)
+    for view in manifest.views:
+        page = site.out_dir / page_name(view)
         assert page.is_file(), page
-        assert f'href="{page_name(view.id)}"' in index
+        assert f'href="{page_name(view)}"' in index
         html = page.read_text()
-        assert f'<h1 id="view-name">{view.id}' in html
+        assert f'<h1 id="view-name">{view.label}' in html
         for col in view.columns:  # every contract column with its type
             assert f'<tr id="col-{col.name}"><td><code>{col.name}</code>' in html
             assert f"<code>{col.data_type}</code>" in html
@@ -59,8 +59,8 @@ def test_pages_are_self_contained(site: Site) -> None:
 
 
 def test_lineage_and_versions_per_version(site: Site) -> None:
-    v1 = (site.out_dir / page_name("user_purchase_features.v1")).read_text()
-    v2 = (site.out_dir / page_name("user_purchase_features.v2")).read_text()
+    v1 = (site.out_dir / "views/user_purchase_features.v1.html").read_text()
+    v2 = (site.out_dir / "views/user_purchase_features.v2.html").read_text()
     # v1 feeds the fraud model only, v2 the churn model only (models/exposures.yml).
     assert {"training_fraud", "fraud_model", "raw_purchases", "stg_purchases"} <= _svg_texts(v1)
     assert not {"training_churn", "churn_model"} & _svg_texts(v1)
@@ -75,10 +75,10 @@ def test_lineage_and_versions_per_version(site: Site) -> None:
 
 
 def test_profile_figures_equal_the_warehouse(site: Site) -> None:
-    registry = load_registry(site.target_path)
+    manifest = load_manifest(site.target_path)
     with duckdb.connect(str(site.duckdb_path), read_only=True) as con:
-        for view in registry.views:
-            html = (site.out_dir / page_name(view.id)).read_text()
+        for view in manifest.views:
+            html = (site.out_dir / page_name(view)).read_text()
             cols = [c.name for c in view.columns]
             counts = ", ".join(f'count("{c}")' for c in cols)
             sql = f'select count(*), max(feature_ts), {counts} from main."{view.alias}"'
@@ -92,10 +92,10 @@ def test_profile_figures_equal_the_warehouse(site: Site) -> None:
             for name, count in zip(cols, row[2:], strict=True):
                 pct = 100.0 * (total - count) / total
                 cell = re.search(rf'<tr id="col-{name}">.*?<td class="num null-pct">([^<]*)</td>', html)
-                assert cell and cell.group(1) == f"{pct:.1f}%", (view.id, name)
+                assert cell and cell.group(1) == f"{pct:.1f}%", (view.label, name)
     nulls = re.search(
         r'<tr id="col-amount_avg_14d">.*?null-pct">([0-9.]+)%',
-        (site.out_dir / page_name("user_purchase_features.v1")).read_text(),
+        (site.out_dir / "views/user_purchase_features.v1.html").read_text(),
     )
     assert nulls and 0 < float(nulls.group(1)) < 100  # the demo has users without paid line items
 
@@ -120,13 +120,13 @@ def test_text_is_escaped(duckdb_demo: DemoBuild, tmp_path: Path) -> None:
     out = tmp_path / "site"
     code, output = run_catalog(target, duckdb_demo.duckdb_path, out, "--no-profile")
     assert code == 0, output
-    for page in (out / "index.html", out / page_name("user_session_features")):
+    for page in (out / "index.html", out / "views/user_session_features.html"):
         html = page.read_text()
         assert "<script>alert" not in html and "<img" not in html and "<b>bold" not in html, page
         assert "&lt;script&gt;alert(&#x27;desc&#x27;)&lt;/script&gt; &amp; more" in html
         assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in html
         assert "&lt;b&gt;bold&lt;/b&gt;" in html
-    view = (out / page_name("user_session_features")).read_text()
+    view = (out / "views/user_session_features.html").read_text()
     assert "&lt;/td&gt;&lt;script&gt;alert(&#x27;col&#x27;)" in view
     assert "&lt;/pre&gt;&lt;script&gt;alert(&quot;sql&quot;)" in view
     assert "Not profiled (--no-profile)" in view
@@ -139,10 +139,10 @@ def test_missing_duckdb_file_is_reported_and_the_catalog_still_written(
     code, output = run_catalog(duckdb_demo.target_path, missing, tmp_path / "site")
     assert code == 0, output
     assert "no live profile" in output
-    for page in (tmp_path / "site" / "index.html", tmp_path / "site" / page_name("user_session_features")):
+    for page in (tmp_path / "site" / "index.html", tmp_path / "site" / "views/user_session_features.html"):
         html = page.read_text()
         assert "Live profile unavailable" in html and "does not exist" in html
-    assert 'id="profile-rows"' not in (tmp_path / "site" / page_name("user_session_features")).read_text()
+    assert 'id="profile-rows"' not in (tmp_path / "site" / "views/user_session_features.html").read_text()
 
 
 def test_locked_duckdb_file_is_reported(duckdb_demo: DemoBuild, tmp_path: Path) -> None:
@@ -160,14 +160,14 @@ def test_locked_duckdb_file_is_reported(duckdb_demo: DemoBuild, tmp_path: Path) 
         holder.kill()
         holder.wait()
     assert code == 0, output
-    html = (tmp_path / "site" / page_name("user_purchase_features.v2")).read_text()
+    html = (tmp_path / "site" / "views/user_purchase_features.v2.html").read_text()
     assert "Live profile unavailable" in html and "is locked by another process" in html
 
 
 def test_unreachable_postgres_is_reported(duckdb_demo: DemoBuild, tmp_path: Path) -> None:
     code, output = run_catalog(
         duckdb_demo.target_path, duckdb_demo.duckdb_path, tmp_path / "site", "--warehouse", "postgres",
-        "--postgres-dsn", "host=127.0.0.1 port=1 user=postgres password=secret dbname=test",
+        env={"FSYNC_POSTGRES_DSN": "host=127.0.0.1 port=1 user=postgres password=secret dbname=test"},
     )
     assert code == 0, output
     html = (tmp_path / "site" / "index.html").read_text()

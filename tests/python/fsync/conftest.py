@@ -11,9 +11,9 @@ import pytest
 from fstore_testing.fixture_project import DbtFixture
 from fstore_testing.redis_server import free_port, start_redis
 
-from fsync.stores.base import OnlineStore
-from fsync.stores.redis_store import RedisStore
-from fsync.stores.sqlite_store import SQLiteStore
+from fsync.online.stores.base import OnlineStore
+from fsync.online.stores.redis import RedisStore
+from fsync.online.stores.sqlite import SQLiteStore
 
 
 @pytest.fixture(scope="session")

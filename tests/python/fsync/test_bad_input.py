@@ -7,12 +7,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from fstore_testing.artifacts import write_artifacts
+from fstore_testing.artifacts import fv_meta, write_artifacts
 from fstore_testing.cli import fsync
 from fstore_testing.stores import open_store_from_env, store_settings
 
 AS_OF = "2024-06-01T00:00:00"
-META = {"entity_keys": ["user_id"], "timestamp": "feature_ts", "ttl": "1d"}
+META = fv_meta(ttl="1d")
 COLS = {"user_id": "bigint", "feature_ts": "timestamp", "score": "double"}
 
 
@@ -100,15 +100,14 @@ def test_type_contradicting_contract(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("meta", "message"),
     [
-        ({"timestamp": "feature_ts", "ttl": "1d"}, "view fv: meta.feature_view.entity_keys is missing"),
+        (fv_meta(entity_keys=None), "fv: meta.feature_view.entity_keys: required key is missing"),
+        (fv_meta(ttl=None), "fv: meta.feature_view.ttl: required key is missing; fix: add `ttl: 2d`"),
+        (fv_meta(tll="1d", ttl=None), "fv: meta.feature_view.tll: unknown key; fix: did you mean `ttl`?"),
+        (fv_meta(ttl="1 month"), 'fv: meta.feature_view.ttl: is "1 month", not a duration'),
+        (fv_meta(ttl="01d"), 'fv: meta.feature_view.ttl: is "01d", not a duration'),
         (
-            {"entity_keys": ["user_id"], "timestamp": "feature_ts"},
-            "view fv: meta.feature_view.ttl is missing",
-        ),
-        ({"entity_keys": ["user_id"], "ttl": "1 month"}, "meta.feature_view.ttl is '1 month'"),
-        (
-            {"entity_keys": ["customer_id"], "ttl": "1d"},
-            "column 'customer_id' named in meta.feature_view is not in",
+            fv_meta(entity_keys=["customer_id"]),
+            'fv: meta.feature_view.entity_keys: names "customer_id", which is not a contract column',
         ),
     ],
 )
@@ -124,7 +123,7 @@ def test_selection_matching_nothing(tmp_path: Path) -> None:
     env = _setup(tmp_path, [(1, "2024-05-31 10:00", 1.0)])
     res = fsync(env, "push", "--select", "nope", "--as-of", AS_OF)
     assert res.exit_code == 2
-    assert "--select 'nope' matches no feature view; known feature views: fv, good" in res.output
+    assert "no feature view named 'nope'. Known feature views: fv, good." in res.output
 
 
 @pytest.mark.parametrize(

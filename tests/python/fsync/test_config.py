@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from fsync.config import load_settings
 from fsync.errors import FsyncError
-from fsync.stores.redis_store import redact_url
-from fsync.warehouse import redact_dsn
+from fsync.redact import redact_dsn, redact_url
+from fsync.settings import load_settings
 
 
 def test_precedence_defaults_file_env_flags(tmp_path: Path) -> None:

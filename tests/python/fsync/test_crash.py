@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import redis
-from fstore_testing.artifacts import write_artifacts
+from fstore_testing.artifacts import fv_meta, write_artifacts
 from fstore_testing.cli import fsync
 from fstore_testing.dbt import ROOT
 from fstore_testing.redis_server import free_port, start_redis
@@ -28,14 +28,14 @@ VIEWS = [
         "name": "fv",
         "version": 1,
         "alias": "fv_v1",
-        "meta": {"entity_keys": ["user_id"], "timestamp": "feature_ts", "ttl": "2d"},
+        "meta": fv_meta(ttl="2d"),
         "columns": {"user_id": "bigint", "feature_ts": "timestamp", "a": "double", "b": "varchar"},
     },
     {
         "name": "fv",
         "version": 2,
         "alias": "fv_v2",
-        "meta": {"entity_keys": ["user_id"], "timestamp": "feature_ts", "ttl": "1d"},
+        "meta": fv_meta(ttl="1d"),
         "columns": {"user_id": "bigint", "feature_ts": "timestamp", "a": "double", "b": "varchar"},
     },
 ]

@@ -15,8 +15,8 @@ from fstore_testing.cli import fsync
 from fstore_testing.demo import DemoBuild
 from fstore_testing.stores import open_store_from_env, store_settings
 
-from fsync.encoding import entity_key
-from fsync.stores.base import FEATURE_TS
+from fsync.online.encoding import entity_key
+from fsync.online.stores.base import FEATURE_TS
 
 # (store id, model, version)
 DEMO_VIEWS = [

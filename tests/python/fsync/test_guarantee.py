@@ -129,4 +129,4 @@ def test_refuses_view_whose_tests_failed(builds: dict, redis_url: str, tmp_path:
     res = fsync(env, "push", "--as-of", T1.isoformat())
     assert res.exit_code == 1
     assert "guarded_stats" in res.output and "accepted_values_guarded_stats_f_int" in res.output
-    assert "user_stats.v2: full push" in res.output  # the healthy views are still published
+    assert "user_stats@2: full push" in res.output  # the healthy views are still published

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import psycopg2
 import pytest
-from fstore_testing.artifacts import write_artifacts
+from fstore_testing.artifacts import fv_meta, write_artifacts
 from fstore_testing.cli import fsync
 from fstore_testing.fixture_project import random_dataset
 from fstore_testing.stores import open_store_from_env, store_settings
@@ -50,12 +50,7 @@ def test_postgres_and_duckdb_push_the_same(tmp_path: Path) -> None:
         duck.execute(f"create table {schema}.fv ({PG_DDL.replace('double precision', 'double')})")
         duck.executemany(f"insert into {schema}.fv values ({', '.join('?' * 9)})", rows)
         duck.close()
-        meta = {
-            "entity_keys": ["user_id"],
-            "timestamp": "feature_ts",
-            "created_timestamp": "created_ts",
-            "ttl": "36h",
-        }
+        meta = fv_meta(created_timestamp="created_ts", ttl="36h")
         write_artifacts(
             tmp_path / "target", [{"name": "fv", "schema": schema, "meta": meta, "columns": COLUMNS}]
         )
@@ -88,7 +83,7 @@ def test_postgres_and_duckdb_push_the_same(tmp_path: Path) -> None:
 
 
 def test_postgres_unreachable_exit_3(tmp_path: Path) -> None:
-    write_artifacts(tmp_path / "target", [{"name": "fv", "meta": {"entity_keys": ["k"], "ttl": "1d"}}])
+    write_artifacts(tmp_path / "target", [{"name": "fv", "meta": fv_meta(entity_keys=["k"])}])
     env = {
         "FSYNC_PROJECT_DIR": str(tmp_path),
         "FSYNC_TARGET_PATH": "target",

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 import redis
 
-from fsync.encoding import encode_value
-from fsync.stores.base import EXPIRES_AT, FEATURE_TS, GENERATION, PUSHED_AT, Batch, OnlineStore
-from fsync.stores.redis_store import RedisStore
+from fsync.online.encoding import encode_value
+from fsync.online.stores.base import EXPIRES_AT, FEATURE_TS, GENERATION, PUSHED_AT, Batch, OnlineStore
+from fsync.online.stores.redis import RedisStore
 from fsync.timeutil import to_us
 
 T = datetime(2024, 6, 1, 12, 0, 0)

@@ -28,10 +28,10 @@ def test_check_passes_on_the_demo_with_the_committed_lock(duckdb_demo: DemoBuild
     assert report["checked"]["locked_versions"] == 3
     # the only warning: fraud_model still uses the deprecated user_purchase_features v1
     assert [(w["model"], w["key"]) for w in report["warnings"]] == [
-        ("user_purchase_features.v1", "deprecation_date")
+        ("user_purchase_features@1", "deprecation_date")
     ]
     assert "fraud_model" in report["warnings"][0]["message"]
-    assert "user_purchase_features.v2" in report["warnings"][0]["fix"]
+    assert "user_purchase_features@2" in report["warnings"][0]["fix"]
 
 
 def test_check_text_output_exit_code(duckdb_demo: DemoBuild) -> None:
@@ -66,11 +66,11 @@ def _drop_description(doc: dict[str, Any]) -> None:
             "required key is missing",
             "add `owner: team@example.com`",
         ),
-        (_set("ttl", "30 days"), "meta.feature_view.ttl", "is '30 days', not a duration", "e.g. `ttl: 2d`"),
+        (_set("ttl", "30 days"), "meta.feature_view.ttl", 'is "30 days", not a duration', "e.g. `ttl: 2d`"),
         (
             _set("freshness_sla", "1w"),
             "meta.feature_view.freshness_sla",
-            "is '1w', not a duration",
+            'is "1w", not a duration',
             "e.g. `freshness_sla: 26h`",
         ),
         (
@@ -91,14 +91,14 @@ def test_bad_metadata_fails_with_model_key_and_fix(
     errors = [e for e in report["errors"] if e["key"] == key]
     assert len(errors) == 1, report["errors"]
     error = errors[0]
-    assert error["model"] == "user_purchase_features.v2"
+    assert error["model"] == "user_purchase_features@2"
     assert message in error["message"]
     assert fix in error["fix"]
     assert error["file"] == "models/features/_features.yml"
     # the human output names all three on one line
     text = duckdb_demo.fsync("check", "--no-leakage", target_path=target)
     assert text.exit_code == 1
-    assert f"ERROR   user_purchase_features.v2: {key}: {message}" in text.stderr
+    assert f"ERROR   user_purchase_features@2: {key}: {message}" in text.stderr
 
 
 def test_entity_keys_must_be_contract_columns(duckdb_demo: DemoBuild, tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ def test_entity_keys_must_be_contract_columns(duckdb_demo: DemoBuild, tmp_path: 
     code, report = _check(duckdb_demo, target, "--no-leakage")
     assert code == 1
     assert [(e["model"], e["key"]) for e in report["errors"]] == [
-        ("user_purchase_features.v2", "meta.feature_view.entity_keys")
+        ("user_purchase_features@2", "meta.feature_view.entity_keys")
     ]
 
 
@@ -122,17 +122,17 @@ def test_changed_published_version_fails_until_locked(duckdb_demo: DemoBuild, tm
 
     code, report = _check(duckdb_demo, target, "--no-leakage", "--lock-file", str(lock))
     assert code == 1
-    assert [(e["model"], e["key"]) for e in report["errors"]] == [("user_purchase_features.v2", "sql")]
+    assert [(e["model"], e["key"]) for e in report["errors"]] == [("user_purchase_features@2", "sql")]
     assert "changed in place" in report["errors"][0]["message"]
     assert "add `- v: 3`" in report["errors"][0]["fix"] and "fsync lock" in report["errors"][0]["fix"]
 
     locked = duckdb_demo.fsync("lock", "--lock-file", str(lock), target_path=target)
     assert locked.exit_code == 0, locked.output
-    assert "updated user_purchase_features.v2" in locked.stdout
+    assert "updated user_purchase_features@2" in locked.stdout
     code, report = _check(duckdb_demo, target, "--no-leakage", "--lock-file", str(lock))
     assert code == 0, report["errors"]
     # the other adapter's fingerprint was kept: the contract did not change
-    entry = json.loads(lock.read_text())["views"]["user_purchase_features.v2"]
+    entry = json.loads(lock.read_text())["views"]["user_purchase_features@2"]
     assert set(entry["sql_sha256"]) == {"duckdb", "postgres"}
 
 
@@ -156,18 +156,18 @@ def test_changed_contract_fails(duckdb_demo: DemoBuild, tmp_path: Path) -> None:
     target = duckdb_demo.manifest_copy(tmp_path / "target", edit)
     code, report = _check(duckdb_demo, target, "--no-leakage")
     assert code == 1
-    assert [(e["model"], e["key"]) for e in report["errors"]] == [("user_purchase_features.v2", "contract")]
+    assert [(e["model"], e["key"]) for e in report["errors"]] == [("user_purchase_features@2", "contract")]
     assert "purchase_count_30d: bigint -> integer" in report["errors"][0]["message"]
 
 
 def test_unlocked_new_version_only_warns(duckdb_demo: DemoBuild, tmp_path: Path) -> None:
     lock = tmp_path / "fstore.lock.json"
     doc = json.loads((DEMO_DIR / "fstore.lock.json").read_text())
-    del doc["views"]["user_purchase_features.v2"]
+    del doc["views"]["user_purchase_features@2"]
     lock.write_text(json.dumps(doc))
     code, report = _check(duckdb_demo, duckdb_demo.target_path, "--no-leakage", "--lock-file", str(lock))
     assert code == 0
-    assert ("user_purchase_features.v2", "lock") in [(w["model"], w["key"]) for w in report["warnings"]]
+    assert ("user_purchase_features@2", "lock") in [(w["model"], w["key"]) for w in report["warnings"]]
 
 
 LEAKY_SQL = """

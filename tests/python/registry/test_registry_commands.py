@@ -40,10 +40,10 @@ SESSION = [
             ["training_churn", "training_fraud"],
             ["churn_model", "fraud_model"],
         ),
-        ("user_purchase_features.purchase_count_30d@2", [], ["training_churn"], ["churn_model"]),
-        ("user_purchase_features.amount_avg_14d@2", [], ["training_churn"], ["churn_model"]),
+        ("user_purchase_features@2:purchase_count_30d", [], ["training_churn"], ["churn_model"]),
+        ("user_purchase_features_v2:amount_avg_14d", [], ["training_churn"], ["churn_model"]),
         (
-            "user_session_features.session_count_28d",
+            "user_session_features:session_count_28d",
             [],
             ["training_churn", "training_fraud"],
             ["churn_model", "fraud_model"],
@@ -51,8 +51,8 @@ SESSION = [
         (
             "stg_users",
             [
-                "user_purchase_features.v1",
-                "user_purchase_features.v2",
+                "user_purchase_features@1",
+                "user_purchase_features@2",
                 "user_session_features",
             ],
             ["training_churn", "training_fraud"],
@@ -73,17 +73,26 @@ def test_impact_lists_exactly_the_consumers(
 
 def test_impact_feature_column_without_a_training_set_keeps_direct_exposures(duckdb_demo: DemoBuild) -> None:
     # no training set selects a feature that does not exist: it is refused with the view's columns
-    bad = duckdb_demo.fsync("impact", "user_session_features.purchase_count_30d")
+    bad = duckdb_demo.fsync("impact", "user_session_features:purchase_count_30d")
     assert bad.exit_code == 2
-    assert "has no column 'purchase_count_30d'" in bad.stderr
-    assert duckdb_demo.fsync("impact", "user_purchase_features@3").exit_code == 2
+    assert "'purchase_count_30d' is not one of its features of user_session_features" in bad.stderr
+    missing = duckdb_demo.fsync("impact", "user_purchase_features@3")
+    assert missing.exit_code == 2
+    assert (
+        "user_purchase_features has no version 3; its versions: user_purchase_features@1,"
+        " user_purchase_features@2"
+    ) in missing.stderr
+    dotted = duckdb_demo.fsync("impact", "user_purchase_features.amount_sum_30d@2")
+    assert dotted.exit_code == 2 and "e.g. user_purchase_features@2:amount_sum_30d" in dotted.stderr
+    typo = duckdb_demo.fsync("impact", "user_purchse_features@2")
+    assert typo.exit_code == 2 and "Did you mean 'user_purchase_features'" in typo.stderr
 
 
 def test_features_list_show_search(duckdb_demo: DemoBuild) -> None:
     listed = json.loads(duckdb_demo.fsync("features", "list", "--json").stdout)
     assert [v["view"] for v in listed] == [
-        "user_purchase_features.v1",
-        "user_purchase_features.v2",
+        "user_purchase_features@1",
+        "user_purchase_features@2",
         "user_session_features",
     ]
     assert listed[0]["deprecation_date"] == "2027-06-30" and not listed[0]["latest"]
@@ -103,7 +112,7 @@ def test_features_list_show_search(duckdb_demo: DemoBuild) -> None:
     assert v2["upstream_sources"] == ["raw_purchases", "raw_sessions"]
     assert v2["training_sets"] == ["training_churn"]
     assert [e["name"] for e in v2["exposures"]] == ["churn_model"]
-    assert [v["view"] for v in v2["versions"]] == ["user_purchase_features.v1", "user_purchase_features.v2"]
+    assert [v["view"] for v in v2["versions"]] == ["user_purchase_features@1", "user_purchase_features@2"]
     assert "rolling" in v2["sql_snippet"] or "_fstore" in v2["sql_snippet"]
 
     text = duckdb_demo.fsync("features", "show", "user_session_features")
@@ -117,8 +126,8 @@ def test_features_list_show_search(duckdb_demo: DemoBuild) -> None:
         ]
 
     assert hits("purchase_count_30d") == [
-        ("user_purchase_features.v1", "purchase_count_30d"),
-        ("user_purchase_features.v2", "purchase_count_30d"),
+        ("user_purchase_features@1", "purchase_count_30d"),
+        ("user_purchase_features@2", "purchase_count_30d"),
     ]
     assert hits("sessions") == [
         ("user_session_features", None),
@@ -126,7 +135,7 @@ def test_features_list_show_search(duckdb_demo: DemoBuild) -> None:
         ("user_session_features", "session_count_28d"),
     ]
     assert ("user_session_features", None) in hits("GROWTH-ML")  # owner, case-insensitive
-    assert ("user_purchase_features.v1", None) in hits("user_id")  # entity
+    assert ("user_purchase_features@1", None) in hits("user_id")  # entity
     assert duckdb_demo.fsync("features", "search", "no-such-thing").exit_code == 1
 
 
@@ -147,8 +156,6 @@ def _churn_features(profiles_dir: Path) -> list[str]:
         "user_purchase_features@2=purchase__",
         "--prefix",
         "user_session_features=session__",
-        "--profiles-dir",
-        str(profiles_dir),
     ]
 
 
@@ -230,8 +237,8 @@ def test_training_set_bad_feature_names_are_refused(duckdb_demo: DemoBuild) -> N
         "training-set", "--labels", "stg_churn_labels", "--features", "user_purchase_features@2:nope"
     )
     assert bad.exit_code == 2
-    assert "has no column 'nope'" in bad.stderr
+    assert "'nope' is not one of its features of user_purchase_features@2" in bad.stderr
     key = duckdb_demo.fsync(
         "training-set", "--labels", "stg_churn_labels", "--features", "user_session_features:user_id"
     )
-    assert key.exit_code == 2 and "not a feature" in key.stderr
+    assert key.exit_code == 2 and "'user_id' is a key/timestamp column, not a feature" in key.stderr

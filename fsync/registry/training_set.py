@@ -6,7 +6,8 @@ timestamps come from each view's meta exactly as in the dbt training-set models.
 warehouse (DuckDB or PostgreSQL) and is written with DuckDB's COPY (Parquet or CSV); the macro keeps every
 label row in label order.
 
-Feature spec: `view:feature,view@2:feature,...` (`@N` pins a model version; none means the latest).
+Feature spec: `view:feature,view@2:feature,...` (fsync/manifest/names.py: `@N` pins a model version; none
+means the latest).
 Labels: a .csv/.parquet file (DuckDB reads it in place; on PostgreSQL it is loaded into a temp table first),
 a model/seed name of the project (`ref`), or any relation SQL the warehouse understands (`main.my_labels`,
 `read_csv_auto('/abs/labels.csv')`).
@@ -25,7 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fsync.errors import FsyncError, InfraUnavailable
-from fsync.lineage import Lineage, Node
+from fsync.manifest import FeatureViewSpec, Manifest
+from fsync.warehouse import open_duckdb, open_postgres, quote
 
 if TYPE_CHECKING:
     import duckdb
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ViewRequest:
-    node: Node
+    view: FeatureViewSpec
     columns: tuple[str, ...]
     prefix: str
 
@@ -47,8 +49,8 @@ class Request:
 
     def jinja(self) -> str:
         entries = ", ".join(
-            f"fstore.feature_view({json.dumps(v.node.name)}"
-            + (f", version={v.node.version}" if v.node.version is not None else "")
+            f"fstore.feature_view({json.dumps(v.view.name)}"
+            + (f", version={v.view.version}" if v.view.version is not None else "")
             + f", prefix={json.dumps(v.prefix)}, columns={json.dumps(list(v.columns))})"
             for v in self.views
         )
@@ -59,37 +61,21 @@ class Request:
         )
 
 
-def parse_features(spec: str, lineage: Lineage, prefixes: dict[str, str]) -> tuple[ViewRequest, ...]:
+def parse_features(spec: str, manifest: Manifest, prefixes: dict[str, str]) -> tuple[ViewRequest, ...]:
     """`view[@N]:feature,...` -> one request per view version, in first-mentioned order."""
-    grouped: dict[str, tuple[Node, list[str], str]] = {}
+    grouped: dict[str, tuple[FeatureViewSpec, list[str], str]] = {}
     for item in (s.strip() for s in spec.split(",")):
         if not item:
             continue
-        view, sep, feature = item.partition(":")
-        if not sep or not feature:
-            raise FsyncError(
-                f"--features item {item!r}: write VIEW[@VERSION]:FEATURE,"
-                " e.g. user_purchase_features@2:purchase_count_30d."
+        view, feature = manifest.feature(item)
+        if view.label not in grouped:
+            written = item.partition(":")[0].strip()
+            prefix = prefixes.get(
+                written, prefixes.get(view.label, prefixes.get(view.name, f"{view.name}__"))
             )
-        name, at, version = view.partition("@")
-        target = lineage.resolve(f"{name}.{feature}{at}{version}")
-        node = _one_version(view, target.nodes)
-        if not node.is_feature_view:
-            raise FsyncError(
-                f"--features item {item!r}: {node.label} is not a feature view (no meta.feature_view)."
-            )
-        fv = node.feature_view_meta
-        system = set(fv.get("entity_keys") or []) | {fv.get("timestamp"), fv.get("created_timestamp")}
-        if feature in system:
-            raise FsyncError(
-                f"--features item {item!r}: {feature} is a key/timestamp column of {node.label},"
-                " not a feature."
-            )
-        if node.label not in grouped:
-            prefix = prefixes.get(view, prefixes.get(node.label, prefixes.get(node.name, f"{node.name}__")))
-            grouped[node.label] = (node, [], prefix)
-        if feature not in grouped[node.label][1]:
-            grouped[node.label][1].append(feature)
+            grouped[view.label] = (view, [], prefix)
+        if feature not in grouped[view.label][1]:
+            grouped[view.label][1].append(feature)
     if not grouped:
         raise FsyncError("--features is empty; name at least one VIEW[@VERSION]:FEATURE.")
     used = [p for _, _, p in grouped.values()]
@@ -98,19 +84,10 @@ def parse_features(spec: str, lineage: Lineage, prefixes: dict[str, str]) -> tup
             f"two views get the same column prefix ({', '.join(used)});"
             " give each its own with --prefix VIEW@N=PREFIX."
         )
-    return tuple(ViewRequest(n, tuple(cols), p) for n, cols, p in grouped.values())
+    return tuple(ViewRequest(v, tuple(cols), p) for v, cols, p in grouped.values())
 
 
-def _one_version(view: str, nodes: tuple[Node, ...]) -> Node:
-    if len(nodes) == 1:
-        return nodes[0]
-    latest = [n for n in nodes if n.version is not None and n.version == n.latest_version]
-    if latest:
-        return latest[0]
-    raise FsyncError(f"{view!r} has several versions and no latest_version; pin one with @N.")
-
-
-def labels_expression(labels: str, lineage: Lineage, warehouse: str) -> tuple[str, Path | None]:
+def labels_expression(labels: str, manifest: Manifest, warehouse: str) -> tuple[str, Path | None]:
     """The Jinja expression of the labels relation, and the label file to load first (PostgreSQL) if any."""
     path = Path(labels).expanduser()
     if path.suffix.lower() in (".csv", ".parquet", ".pq") or path.is_file():
@@ -123,7 +100,7 @@ def labels_expression(labels: str, lineage: Lineage, warehouse: str) -> tuple[st
         raise FsyncError(
             f"--labels file {path}: on {warehouse} load the labels into a table and pass its name."
         )
-    named = [n for n in lineage.nodes.values() if n.kind in ("model", "seed") and n.name == labels]
+    named = [n for n in manifest.graph.nodes.values() if n.kind in ("model", "seed") and n.name == labels]
     if named:
         return f"ref({json.dumps(labels)})", None
     if "{{" in labels or "{%" in labels:
@@ -184,8 +161,6 @@ def write_duckdb(
 ) -> tuple[int, list[str], list[tuple[object, ...]]]:
     """Run on DuckDB; COPY to `out` (.parquet or .csv), else return the rows: (count, columns, rows)."""
     import duckdb
-
-    from fsync.warehouse import open_duckdb
 
     con = open_duckdb(duckdb_path)
     try:
@@ -255,8 +230,6 @@ def write_postgres(
     import duckdb
     import psycopg2
     from psycopg2.extras import execute_values
-
-    from fsync.warehouse import open_postgres, quote
 
     con = open_postgres(dsn)
     local = duckdb.connect()

@@ -1,4 +1,4 @@
-"""The lineage of one feature view as the catalog draws it, on top of fsync.lineage: every ancestor
+"""The lineage of one feature view as the catalog draws it, on the project graph: every ancestor
 (sources, seeds, upstream models), the view, every descendant model (training sets) and exposure, each
 assigned to a drawing layer (longest path, sources first, exposures last)."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fsync.lineage import Lineage as Graph
+from fsync.manifest.graph import ProjectGraph
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class LineageNode:
 
 
 @dataclass(frozen=True)
-class Lineage:
+class LineageDrawing:
     nodes: tuple[LineageNode, ...]
     edges: tuple[tuple[str, str], ...]
     groups: tuple[tuple[str, int, int], ...] = ()  # heading, first layer, last layer
@@ -28,8 +28,8 @@ class Lineage:
         return [n.label for n in self.nodes if n.kind == kind]
 
 
-def view_lineage(graph: Graph, uid: str, view_ids: dict[str, str]) -> Lineage:
-    """`view_ids` maps the unique_id of every feature view to its catalog id (name or name.vN)."""
+def view_lineage(graph: ProjectGraph, uid: str, view_ids: dict[str, str]) -> LineageDrawing:
+    """`view_ids` maps the unique_id of every feature view to its catalog id (name or name@N)."""
     up = {n.unique_id for n in graph.upstream(uid)}
     down = {n.unique_id for n in graph.downstream(uid)}
     nodes = graph.nodes
@@ -103,4 +103,4 @@ def view_lineage(graph: Graph, uid: str, view_ids: dict[str, str]) -> Lineage:
         if members:
             ls = [layer[u] for u in members]
             groups.append((heading, min(ls), max(ls)))
-    return Lineage(nodes=drawn, edges=edges, groups=tuple(groups))
+    return LineageDrawing(nodes=drawn, edges=edges, groups=tuple(groups))

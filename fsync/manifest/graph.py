@@ -1,21 +1,17 @@
-"""Lineage graph of a dbt project, read from target/manifest.json (pure: no dbt, no warehouse, no CLI).
+"""The project graph, read from dbt's target/manifest.json (pure: no dbt, no warehouse, no CLI).
 
 Nodes are the project's sources, seeds, models (one node per model version:
-`model.fstore.user_purchase_features.v2`) and exposures; an edge runs from every entry of a node's
+`model.fstore_demo.user_purchase_features.v2`) and exposures; an edge runs from every entry of a node's
 `depends_on.nodes` to the node.
 
-    lineage = load_lineage(Path("target"))            # or Lineage.from_manifest(manifest_dict)
-    lineage.feature_views()                           # models with config meta.feature_view, by label
-    lineage.training_sets()                           # models with config meta.training_set
-    lineage.exposures()
-    lineage.sources_of(uid)                           # transitive upstream sources and seeds
-    lineage.upstream(uid) / lineage.downstream(uid)   # transitive ancestors / descendants, sorted by label
-    lineage.impact(lineage.resolve("user_purchase_features.purchase_count_30d@2"))
-                                                      # -> Impact(models, training_sets, exposures)
+    graph = ProjectGraph.from_manifest(manifest_dict)
+    graph.feature_views() / graph.training_sets() / graph.exposures() / graph.versions_of(name)
+    graph.sources_of(uid)                             # transitive upstream sources and seeds
+    graph.upstream(uid) / graph.downstream(uid)       # transitive ancestors / descendants, sorted by label
+    graph.impact(nodes, feature=None)                 # -> Impact(models, training_sets, exposures)
 
-`resolve` reads `VIEW[.FEATURE][@VERSION]`: `VIEW` is a model name (or `name.vN` / the relation name
-`name_vN`), `@N` (or `@vN`) pins a version; a versioned model named without a version means every version.
-A node's `label` is `name` or `name.vN` (sources: `source_name.table`).
+A node's `label` is its canonical display: `name` or `name@N` for a model version (sources:
+`source_name.table`).
 
 Feature-level impact: a direct child selects a feature when the column name occurs as an identifier token in
 its compiled SQL (its raw SQL when not compiled); exposures depending on the view itself are always affected.
@@ -26,10 +22,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from fsync.artifacts import load_json
 from fsync.errors import FsyncError
 
 KINDS = ("source", "seed", "model", "exposure")
@@ -47,12 +41,13 @@ class Node:
     path: str | None = None  # original_file_path
     yaml_path: str | None = None  # the YAML file holding its properties (patch_path without `package://`)
     relation: str | None = None  # relation_name as dbt renders it
-    alias: str | None = None
+    database: str | None = None
     schema: str | None = None
+    alias: str | None = None
     depends_on: tuple[str, ...] = ()
     columns: tuple[tuple[str, str | None, str], ...] = ()  # (name, data_type, description)
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-    owner: str | None = None  # exposure owner (email or name), or meta.feature_view.owner
+    owner: str | None = None  # exposure owner (email or name)
     tags: tuple[str, ...] = ()
     raw_code: str | None = None
     compiled_code: str | None = None
@@ -60,20 +55,19 @@ class Node:
 
     @property
     def label(self) -> str:
-        return self.name if self.version is None else f"{self.name}.v{self.version}"
+        return self.name if self.version is None else f"{self.name}@{self.version}"
+
+    @property
+    def is_latest(self) -> bool:
+        return self.version is None or self.version == self.latest_version
 
     @property
     def is_feature_view(self) -> bool:
-        return self.kind == "model" and isinstance(self.meta.get("feature_view"), dict)
+        return self.kind == "model" and "feature_view" in self.meta
 
     @property
     def is_training_set(self) -> bool:
         return self.kind == "model" and isinstance(self.meta.get("training_set"), dict)
-
-    @property
-    def feature_view_meta(self) -> dict[str, Any]:
-        fv = self.meta.get("feature_view")
-        return fv if isinstance(fv, dict) else {}
 
     @property
     def sql(self) -> str:
@@ -82,26 +76,17 @@ class Node:
 
 
 @dataclass(frozen=True)
-class Target:
-    """What a user string resolved to: one or more nodes (versions), optionally one feature column."""
-
-    text: str
-    nodes: tuple[Node, ...]
-    feature: str | None = None
-
-
-@dataclass(frozen=True)
 class Impact:
-    target: Target
+    nodes: tuple[Node, ...]  # what changes: one or more versions of a view
+    feature: str | None
     models: tuple[Node, ...]  # every downstream model that is not a training set
     training_sets: tuple[Node, ...]
     exposures: tuple[Node, ...]
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "target": self.target.text,
-            "nodes": [n.label for n in self.target.nodes],
-            "feature": self.target.feature,
+            "nodes": [n.label for n in self.nodes],
+            "feature": self.feature,
             "models": [n.label for n in self.models],
             "training_sets": [n.label for n in self.training_sets],
             "exposures": [n.label for n in self.exposures],
@@ -114,6 +99,18 @@ def _owner(raw: Any) -> str | None:
     return str(raw) if raw else None
 
 
+def _version(uid: str, key: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise FsyncError(
+            f"manifest node {uid} has {key} {value!r}, not a number; dbt model versions are integers"
+            " (`- v: 2`): fix the model's YAML and rebuild."
+        ) from None
+
+
 def _node(uid: str, raw: dict[str, Any], kind: str) -> Node:
     config = raw.get("config") or {}
     meta = dict(config.get("meta") or raw.get("meta") or {})
@@ -124,47 +121,32 @@ def _node(uid: str, raw: dict[str, Any], kind: str) -> Node:
         (c.get("name") or n, c.get("data_type"), c.get("description") or "")
         for n, c in (raw.get("columns") or {}).items()
     )
-    fv = meta.get("feature_view")
-    owner = (
-        _owner(raw.get("owner"))
-        if kind == "exposure"
-        else (str(fv.get("owner")) if isinstance(fv, dict) and fv.get("owner") else None)
-    )
-    tags = tuple(
-        dict.fromkeys(
-            list(raw.get("tags") or [])
-            + (
-                list(fv.get("tags") or [])
-                if isinstance(fv, dict) and isinstance(fv.get("tags"), list)
-                else []
-            )
-        )
-    )
     return Node(
         unique_id=uid,
         kind=kind,
         name=name,
-        version=int(version) if version is not None else None,
-        latest_version=int(latest) if latest is not None else None,
+        version=_version(uid, "version", version),
+        latest_version=_version(uid, "latest_version", latest),
         deprecation_date=str(raw["deprecation_date"]) if raw.get("deprecation_date") else None,
         description=raw.get("description") or "",
         path=raw.get("original_file_path"),
         yaml_path=str(raw["patch_path"]).split("://", 1)[-1] if raw.get("patch_path") else None,
         relation=raw.get("relation_name"),
-        alias=raw.get("alias") or (raw.get("identifier") if kind == "source" else None),
+        database=raw.get("database"),
         schema=raw.get("schema"),
+        alias=raw.get("alias") or (raw.get("identifier") if kind == "source" else raw["name"]),
         depends_on=tuple((raw.get("depends_on") or {}).get("nodes") or ()),
         columns=columns,
         meta=meta,
-        owner=owner,
-        tags=tags,
+        owner=_owner(raw.get("owner")) if kind == "exposure" else None,
+        tags=tuple(dict.fromkeys(str(t) for t in raw.get("tags") or [])),
         raw_code=raw.get("raw_code"),
         compiled_code=raw.get("compiled_code"),
         contract_enforced=bool((config.get("contract") or {}).get("enforced")),
     )
 
 
-class Lineage:
+class ProjectGraph:
     def __init__(self, nodes: Iterable[Node], adapter_type: str = "duckdb") -> None:
         self.nodes: dict[str, Node] = {n.unique_id: n for n in nodes}
         self.adapter_type = adapter_type
@@ -175,7 +157,7 @@ class Lineage:
                     self.children[parent].append(node.unique_id)
 
     @classmethod
-    def from_manifest(cls, manifest: dict[str, Any]) -> Lineage:
+    def from_manifest(cls, manifest: dict[str, Any]) -> ProjectGraph:
         nodes: list[Node] = []
         for uid, raw in (manifest.get("nodes") or {}).items():
             kind = raw.get("resource_type")
@@ -237,65 +219,22 @@ class Lineage:
             raise FsyncError(f"{uid!r} is not a node of the manifest.")
         return uid
 
-    # -- resolution -------------------------------------------------------------------------------
-    def resolve(self, text: str) -> Target:
-        """`VIEW[.FEATURE][@VERSION]` -> the node(s) and the feature column (checked against the contract)."""
-        spec = text.strip()
-        version: int | None = None
-        if "@" in spec:
-            spec, _, ver = spec.partition("@")
-            if not re.fullmatch(r"v?\d+", ver.strip()):
-                raise FsyncError(f"{text!r}: the version after '@' must be a number, e.g. {spec}@2.")
-            version = int(ver.strip().lstrip("v"))
-        name, _, feature = spec.partition(".")
-        m = re.fullmatch(r"v(\d+)", feature.split(".")[0]) if feature else None
-        if m and self.versions_of(name) and any(n.version == int(m.group(1)) for n in self.versions_of(name)):
-            if version is not None and version != int(m.group(1)):
-                raise FsyncError(f"{text!r} names two different versions.")
-            version = int(m.group(1))
-            feature = feature.partition(".")[2]
-        candidates = self.versions_of(name)
-        if not candidates:  # the relation name `name_vN`, a seed, a source or an exposure
-            candidates = [n for n in self.nodes.values() if n.alias == name and n.kind == "model"]
-            if candidates and candidates[0].version is not None:
-                version = candidates[0].version
-            candidates = candidates or [n for n in self.nodes.values() if n.name == name]
-        if not candidates:
-            views = ", ".join(sorted({n.name for n in self.feature_views()})) or "none"
-            raise FsyncError(
-                f"{text!r}: no model, seed, source or exposure named {name!r}; feature views: {views}."
-            )
-        if version is not None:
-            pinned = [n for n in candidates if n.version == version]
-            if not pinned:
-                known = ", ".join(f"v{n.version}" for n in candidates if n.version is not None) or "none"
-                raise FsyncError(f"{text!r}: {name} has no version {version}; its versions: {known}.")
-            candidates = pinned
-        feature = feature or None
-        if feature is not None:
-            for node in candidates:
-                names = [c[0] for c in node.columns]
-                if names and feature not in names:
-                    raise FsyncError(
-                        f"{text!r}: {node.label} has no column {feature!r}; its columns: {', '.join(names)}."
-                    )
-        return Target(text=text, nodes=tuple(candidates), feature=feature)
-
     # -- impact -----------------------------------------------------------------------------------
-    def impact(self, target: Target) -> Impact:
+    def impact(self, changed: tuple[Node, ...], feature: str | None = None) -> Impact:
         affected: set[str] = set()
-        for node in target.nodes:
-            if target.feature is None:
+        for node in changed:
+            if feature is None:
                 affected |= self._walk(node.unique_id, None)
                 continue
             for child in self.children.get(node.unique_id, []):
                 c = self.nodes[child]
-                if c.kind == "exposure" or selects_column(c.sql, target.feature):
+                if c.kind == "exposure" or selects_column(c.sql, feature):
                     affected.add(child)
                     affected |= self._walk(child, None)
         nodes = self._sorted(affected)
         return Impact(
-            target=target,
+            nodes=changed,
+            feature=feature,
             models=tuple(n for n in nodes if n.kind == "model" and not n.is_training_set),
             training_sets=tuple(n for n in nodes if n.is_training_set),
             exposures=tuple(n for n in nodes if n.kind == "exposure"),
@@ -318,11 +257,3 @@ def selects_column(sql: str, column: str) -> bool:
         if ident.lower() == wanted:
             return True
     return False
-
-
-def load_manifest(target_path: Path) -> dict[str, Any]:
-    return load_json(target_path / "manifest.json")
-
-
-def load_lineage(target_path: Path) -> Lineage:
-    return Lineage.from_manifest(load_manifest(target_path))

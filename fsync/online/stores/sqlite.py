@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fsync.errors import InfraUnavailable
-from fsync.stores.base import GENERATION, Batch, OnlineStore
+from fsync.online.stores.base import GENERATION, Batch, OnlineStore
 from fsync.timeutil import to_us
 
 _SCHEMA = """

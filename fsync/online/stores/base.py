@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fsync.encoding import decode_value
+from fsync.online.encoding import decode_value
 from fsync.timeutil import to_us
 
 FEATURE_TS = "__feature_ts"

@@ -14,12 +14,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from fsync.artifacts import FeatureView, Registry
-from fsync.encoding import column_encoder, entity_key, type_family
 from fsync.errors import CheckFailed, FsyncError, InfraUnavailable
-from fsync.stores.base import EXPIRES_AT, FEATURE_TS, GENERATION, META, PUSHED_AT, Batch, OnlineStore
+from fsync.manifest import FeatureViewSpec, Manifest
+from fsync.online.encoding import column_encoder, entity_key, type_family
+from fsync.online.latest import LatestRowsQuery, Window
+from fsync.online.stores.base import EXPIRES_AT, FEATURE_TS, GENERATION, META, PUSHED_AT, Batch, OnlineStore
 from fsync.timeutil import EPOCH, MICROSECOND, to_us
-from fsync.warehouse import LatestRowsQuery, Reader, Window
+from fsync.warehouse import Reader
 
 Progress = Callable[[str, int, int], None]  # (view id, rows done, rows total)
 
@@ -65,7 +66,7 @@ class PushSummary:
         }
 
 
-def _example(view: FeatureView, row: tuple[Any, ...] | None) -> str:
+def _example(view: FeatureViewSpec, row: tuple[Any, ...] | None) -> str:
     if row is None:
         return ""
     names = (
@@ -76,54 +77,58 @@ def _example(view: FeatureView, row: tuple[Any, ...] | None) -> str:
     return ", ".join(f"{n}={v!r}" for n, v in zip(names, row, strict=False))
 
 
-def feature_columns(view: FeatureView, actual: dict[str, str]) -> list[str]:
+def feature_columns(view: FeatureViewSpec, actual: dict[str, str]) -> list[str]:
     """The served columns: the contract's (else the relation's) columns other than keys and timestamps."""
     system = {c.lower() for c in view.system_columns}
     names = [c.name for c in view.columns] if view.columns else list(actual)
     return [n for n in names if n.lower() not in system]
 
 
-def validate_schema(view: FeatureView, actual: dict[str, str]) -> None:
+def validate_schema(view: FeatureViewSpec, actual: dict[str, str]) -> None:
     """The relation exists and holds the meta's columns and the enforced contract's types."""
-    if view.problem:
-        raise FsyncError(f"view {view.id}: {view.problem}.")
+    if view.problems:
+        raise FsyncError(f"refusing to publish {view.label}: {view.problem_text()}")
     if not actual:
         raise FsyncError(
-            f"view {view.id}: relation {view.schema}.{view.alias} not found in the warehouse"
+            f"view {view.label}: relation {view.schema}.{view.alias} not found in the warehouse"
             " (was it built into this warehouse?)."
         )
     lower = {k.lower(): v for k, v in actual.items()}
     for col in view.system_columns:
         if col.lower() not in lower:
             raise FsyncError(
-                f"view {view.id}: column {col!r} named in meta.feature_view is not in relation "
+                f"view {view.label}: column {col!r} named in meta.feature_view is not in relation "
                 f"{view.schema}.{view.alias} (columns: {', '.join(actual)})."
             )
     for col in view.columns:
         if col.name.lower() not in lower:
             raise FsyncError(
-                f"view {view.id}: contract column {col.name!r} is missing from relation "
+                f"view {view.label}: contract column {col.name!r} is missing from relation "
                 f"{view.schema}.{view.alias}."
             )
         if view.contract_enforced and col.data_type:
             want, got = type_family(col.data_type), type_family(lower[col.name.lower()])
             if want != got:
                 raise FsyncError(
-                    f"view {view.id}: column {col.name!r} is {lower[col.name.lower()]} in the warehouse"
+                    f"view {view.label}: column {col.name!r} is {lower[col.name.lower()]} in the warehouse"
                     f" but the enforced contract declares {col.data_type}."
                 )
     for name in feature_columns(view, actual):
         if name in META:
-            raise FsyncError(f"view {view.id}: column {name!r} collides with an fsync bookkeeping field.")
+            raise FsyncError(f"view {view.label}: column {name!r} collides with an fsync bookkeeping field.")
     if type_family(lower[view.timestamp.lower()]) not in ("timestamp", "timestamptz"):
         raise FsyncError(
-            f"view {view.id}: timestamp column {view.timestamp!r} is {lower[view.timestamp.lower()]},"
+            f"view {view.label}: timestamp column {view.timestamp!r} is {lower[view.timestamp.lower()]},"
             " not a timestamp."
         )
 
 
 def push_view(
-    view: FeatureView, reader: Reader, store: OnlineStore, opts: PushOptions, progress: Progress | None = None
+    view: FeatureViewSpec,
+    reader: Reader,
+    store: OnlineStore,
+    opts: PushOptions,
+    progress: Progress | None = None,
 ) -> ViewResult:
     """Push one view; raises FsyncError (nothing written) on bad meta or data, InfraUnavailable on outages."""
     started = time.perf_counter()
@@ -156,20 +161,20 @@ def push_view(
     null_row = reader.one(*q.null_key_example()) if n_null else None
     if null_row is not None:
         raise FsyncError(
-            f"view {view.id}: NULL entity key in column(s) "
+            f"view {view.label}: NULL entity key in column(s) "
             f"{', '.join(k for k, v in zip(view.entity_keys, null_row, strict=False) if v is None)}"
-            f"; example row: {_example(view, null_row)}. Nothing of {view.id} was written."
+            f"; example row: {_example(view, null_row)}. Nothing of {view.label} was written."
         )
 
     if n_dup:
         dup = reader.one(*q.duplicate_example(window))
         raise FsyncError(
-            f"view {view.id}: duplicate rows for the same ({', '.join(view.system_columns)}); "
+            f"view {view.label}: duplicate rows for the same ({', '.join(view.system_columns)}); "
             f"the latest row is ambiguous for example at {_example(view, dup)}. "
-            f"Nothing of {view.id} was written."
+            f"Nothing of {view.label} was written."
         )
     result = ViewResult(
-        view=view.id,
+        view=view.label,
         status="dry-run" if opts.dry_run else "pushed",
         mode="full" if full else "incremental",
         rows=int(total),
@@ -205,7 +210,7 @@ def push_view(
         )
         written += len(rows)
         if progress:
-            progress(view.id, written, int(total))
+            progress(view.label, written, int(total))
     store.flush()
     if full and watermark is not None:
         # Without a watermark every stored entity of the view has this generation: nothing can be stale.
@@ -213,7 +218,7 @@ def push_view(
     result.deleted += store.purge_expired(view.store_id, opts.as_of)
     if store.instance() != instance:
         raise InfraUnavailable(
-            f"the online store restarted while {view.id} was being pushed ({store.describe()});"
+            f"the online store restarted while {view.label} was being pushed ({store.describe()});"
             " writes may be lost, so the watermark was not advanced: push again."
         )
     prev_created = watermark.get("created_max") if watermark and not full else None
@@ -237,8 +242,8 @@ def push_view(
 
 
 def push(
-    registry: Registry,
-    views: list[FeatureView],
+    manifest: Manifest,
+    views: list[FeatureViewSpec],
     reader: Reader,
     store: OnlineStore,
     opts: PushOptions,
@@ -247,14 +252,24 @@ def push(
     """Push every view; a view refused or invalid is reported and skipped, an outage stops the push."""
     summary = PushSummary(as_of=opts.as_of.isoformat(), store=store.describe())
     for view in views:
-        reason = registry.health(view)
+        if view.problems:
+            summary.views.append(
+                ViewResult(
+                    view=view.label,
+                    status="invalid",
+                    exit_code=FsyncError.exit_code,
+                    message=f"refusing to publish {view.label}: {view.problem_text()}",
+                )
+            )
+            continue
+        reason = manifest.health.reason(view.unique_id, view.test_ids)
         if reason:
             summary.views.append(
                 ViewResult(
-                    view=view.id,
+                    view=view.label,
                     status="refused",
                     exit_code=CheckFailed.exit_code,
-                    message=f"refusing to publish {view.id}: {reason}.",
+                    message=f"refusing to publish {view.label}: {reason}.",
                 )
             )
             continue
@@ -266,6 +281,6 @@ def push(
             if exc.exit_code == 3:
                 raise
             summary.views.append(
-                ViewResult(view=view.id, status="invalid", exit_code=exc.exit_code, message=str(exc))
+                ViewResult(view=view.label, status="invalid", exit_code=exc.exit_code, message=str(exc))
             )
     return summary

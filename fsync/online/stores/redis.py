@@ -7,13 +7,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import msgpack
 import redis
 
-from fsync.errors import InfraUnavailable
-from fsync.stores.base import GENERATION, Batch, OnlineStore
+from fsync.errors import FsyncError, InfraUnavailable
+from fsync.online.stores.base import Batch, OnlineStore
+from fsync.redact import redact_url
 
 T = TypeVar("T")
 
@@ -55,21 +55,6 @@ return {res[1], deleted}
 _RETRYABLE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
 
 
-def redact_url(url: str) -> str:
-    """The URL with any password replaced by ***."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable redis url>"
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-
-
 class RedisStore(OnlineStore):
     def __init__(
         self,
@@ -87,8 +72,6 @@ class RedisStore(OnlineStore):
                 url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, decode_responses=True
             )
         except ValueError as exc:
-            from fsync.errors import FsyncError
-
             raise FsyncError(
                 f"FSYNC_REDIS_URL {self.url_redacted} is not a valid Redis URL ({exc})."
             ) from None
@@ -247,4 +230,4 @@ def _glob_escape(text: str) -> str:
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
-__all__ = ["GENERATION", "RedisStore", "redact_url"]
+__all__ = ["RedisStore"]

@@ -1,12 +1,9 @@
-"""Registry commands: `fsync features`, `fsync impact`, `fsync lock`, `fsync check`, `fsync training-set`.
-
-Registered on the main group by one line at the bottom of fsync/cli.py; the logic lives in the core modules.
-"""
+"""Registry commands: `fsync features`, `fsync impact`, `fsync lock`, `fsync check`, `fsync training-set`
+(the logic lives in fsync.registry)."""
 
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -14,16 +11,15 @@ from typing import Any
 
 import click
 
-from fsync.artifacts import load_registry
-from fsync.check import run_check
-from fsync.cli import _settings, common_options, handle_errors
-from fsync.config import Settings
-from fsync.connect import open_reader
+from fsync.cli.options import json_option, project_options, warehouse_options
+from fsync.cli.output import echo_json
+from fsync.cli.runtime import Invocation, handle_errors, invocation
 from fsync.errors import FsyncError
-from fsync.features import list_views, search, show
-from fsync.lineage import Lineage, load_lineage
-from fsync.locks import LOCK_FILE, read_lock, write_lock
-from fsync.training_set import (
+from fsync.registry.check import run_check
+from fsync.registry.discovery import list_views, search, show
+from fsync.registry.impact import impact
+from fsync.registry.locks import LOCK_FILE, read_lock, write_lock
+from fsync.registry.training_set import (
     Request,
     compile_sql,
     labels_expression,
@@ -31,18 +27,11 @@ from fsync.training_set import (
     write_duckdb,
     write_postgres,
 )
+from fsync.warehouse import open_reader
 
 
-def _lineage(settings: Settings) -> Lineage:
-    return load_lineage(settings.path(settings.target_path))
-
-
-def _lock_path(settings: Settings, lock_file: str | None) -> Path:
-    return Path(lock_file) if lock_file else Path(settings.project_dir) / LOCK_FILE
-
-
-def _echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, default=str))
+def _lock_path(run: Invocation, lock_file: str | None) -> Path:
+    return Path(lock_file) if lock_file else run.project_dir / LOCK_FILE
 
 
 lock_option = click.option("--lock-file", help=f"Lock file (default: {LOCK_FILE} in the project dir).")
@@ -54,13 +43,14 @@ def features_group() -> None:
 
 
 @features_group.command("list")
-@common_options
+@project_options
+@json_option
 @handle_errors
-def features_list(as_json: bool, **kwargs: Any) -> int:
+def features_list(as_json: bool, **flags: Any) -> int:
     """Every feature view version with its keys, TTL, SLA, owner and features."""
-    rows = list_views(_lineage(_settings(kwargs)))
+    rows = list_views(invocation(flags).manifest)
     if as_json:
-        _echo_json(rows)
+        echo_json(rows)
         return 0
     for r in rows:
         flags = ("" if r["latest"] else " (not latest)") + (
@@ -76,13 +66,14 @@ def features_list(as_json: bool, **kwargs: Any) -> int:
 
 @features_group.command("show")
 @click.argument("name")
-@common_options
+@project_options
+@json_option
 @handle_errors
-def features_show(name: str, as_json: bool, **kwargs: Any) -> int:
-    """Definition, columns, TTL, SLA, versions, sources and consumers of NAME (name, name.vN, name@N)."""
-    views = show(_lineage(_settings(kwargs)), name)
+def features_show(name: str, as_json: bool, **flags: Any) -> int:
+    """Definition, columns, TTL, SLA, versions, sources and consumers of NAME (every version, or name@N)."""
+    views = show(invocation(flags).manifest, name)
     if as_json:
-        _echo_json(views)
+        echo_json(views)
         return 0
     for d in views:
         click.echo(f"== {d['view']}{'' if d['latest'] else ' (not the latest version)'}")
@@ -123,13 +114,14 @@ def features_show(name: str, as_json: bool, **kwargs: Any) -> int:
 
 @features_group.command("search")
 @click.argument("text")
-@common_options
+@project_options
+@json_option
 @handle_errors
-def features_search(text: str, as_json: bool, **kwargs: Any) -> int:
+def features_search(text: str, as_json: bool, **flags: Any) -> int:
     """Feature views and features whose name, description, entity, owner or tag contains TEXT."""
-    hits = search(_lineage(_settings(kwargs)), text)
+    hits = search(invocation(flags).manifest, text)
     if as_json:
-        _echo_json(hits)
+        echo_json(hits)
         return 0
     if not hits:
         click.echo(f"nothing matches {text!r}", err=True)
@@ -141,18 +133,19 @@ def features_search(text: str, as_json: bool, **kwargs: Any) -> int:
 
 
 @click.command("impact")
-@click.argument("target")
-@common_options
+@click.argument("changed", metavar="TARGET")
+@project_options
+@json_option
 @handle_errors
-def impact_cmd(target: str, as_json: bool, **kwargs: Any) -> int:
-    """Every downstream model, training set and exposure affected by a change of VIEW[.FEATURE][@VERSION]."""
-    lineage = _lineage(_settings(kwargs))
-    result = lineage.impact(lineage.resolve(target)).to_dict()
+def impact_cmd(changed: str, as_json: bool, **flags: Any) -> int:
+    """Every downstream model, training set and exposure affected by a change of TARGET: a view (name = every
+    version, name@N), a feature (VIEW:FEATURE), or any model, seed or source."""
+    result = impact(invocation(flags).manifest, changed)
     if as_json:
-        _echo_json(result)
+        echo_json(result)
         return 0
     click.echo(
-        f"impact of {target} ({', '.join(result['nodes'])}"
+        f"impact of {changed} ({', '.join(result['nodes'])}"
         + (f", feature {result['feature']}" if result["feature"] else "")
         + "):"
     )
@@ -168,15 +161,16 @@ def impact_cmd(target: str, as_json: bool, **kwargs: Any) -> int:
 @click.command("lock")
 @click.argument("views", nargs=-1)
 @lock_option
-@common_options
+@project_options
+@json_option
 @handle_errors
-def lock_cmd(views: tuple[str, ...], lock_file: str | None, as_json: bool, **kwargs: Any) -> int:
-    """Record the fingerprints of the published feature-view versions (all, or VIEWS as name.vN)."""
-    settings = _settings(kwargs)
-    path = _lock_path(settings, lock_file)
-    changed = write_lock(path, _lineage(settings), list(views) or None)
+def lock_cmd(views: tuple[str, ...], lock_file: str | None, as_json: bool, **flags: Any) -> int:
+    """Record the fingerprints of the published feature-view versions (all, or VIEWS: name or name@N)."""
+    run = invocation(flags)
+    path = _lock_path(run, lock_file)
+    changed = write_lock(path, run.manifest, list(views) or None)
     if as_json:
-        _echo_json({"lock_file": str(path), "changed": changed})
+        echo_json({"lock_file": str(path), "changed": changed})
     else:
         click.echo(f"{path}: " + (f"updated {', '.join(changed)}" if changed else "unchanged"))
     return 0
@@ -186,27 +180,26 @@ def lock_cmd(views: tuple[str, ...], lock_file: str | None, as_json: bool, **kwa
 @lock_option
 @click.option("--no-leakage", is_flag=True, help="Skip the leakage check (needs no warehouse).")
 @click.option("--today", help="Date deprecations are judged against (YYYY-MM-DD). Default: today (UTC).")
-@common_options
+@project_options
+@warehouse_options
+@json_option
 @handle_errors
-def check_cmd(
-    lock_file: str | None, no_leakage: bool, today: str | None, as_json: bool, **kwargs: Any
-) -> int:
+def check_cmd(lock_file: str | None, no_leakage: bool, today: str | None, as_json: bool, **flags: Any) -> int:
     """Metadata schema, version locks, deprecations and leakage of every declared training set."""
-    settings = _settings(kwargs)
-    lineage = _lineage(settings)
-    path = _lock_path(settings, lock_file)
+    run = invocation(flags)
+    path = _lock_path(run, lock_file)
     try:
         day = date.fromisoformat(today) if today else datetime.now(UTC).date()
     except ValueError:
         raise FsyncError(f"--today {today!r} is not a date such as 2026-06-30.") from None
-    reader = None if no_leakage else open_reader(settings, load_registry(settings.path(settings.target_path)))
+    reader = None if no_leakage else open_reader(run.warehouse)
     try:
-        report = run_check(lineage, read_lock(path), day, reader, lock_file=path.name)
+        report = run_check(run.manifest, read_lock(path), day, reader, lock_file=path.name)
     finally:
         if reader is not None:
             reader.close()
     if as_json:
-        _echo_json(report.to_dict())
+        echo_json(report.to_dict())
         return report.exit_code
     for p in report.errors:
         click.echo(f"ERROR   {p}", err=True)
@@ -242,10 +235,10 @@ def check_cmd(
     type=click.Path(dir_okay=False, path_type=Path),
     help="FILE.parquet or FILE.csv (default: CSV on stdout).",
 )
-@click.option("--dbt-target", help="dbt target to compile against (default: the profile's).")
-@click.option("--profiles-dir", help="dbt profiles dir (default: dbt's own lookup).")
 @click.option("--print-sql", is_flag=True, help="Print the compiled SQL and stop.")
-@common_options
+@project_options
+@warehouse_options
+@json_option
 @handle_errors
 def training_set_cmd(
     labels: str,
@@ -254,16 +247,13 @@ def training_set_cmd(
     entity_keys: str | None,
     prefixes: tuple[str, ...],
     out: Path | None,
-    dbt_target: str | None,
-    profiles_dir: str | None,
     print_sql: bool,
     as_json: bool,
-    **kwargs: Any,
+    **flags: Any,
 ) -> int:
     """Point-in-time-correct training set from feature names, compiled with fstore.point_in_time_join."""
-    settings = _settings(kwargs)
-    lineage = _lineage(settings)
-    warehouse = settings.warehouse or lineage.adapter_type
+    run = invocation(flags)
+    manifest = run.manifest
     prefix_map: dict[str, str] = {}
     for p in prefixes:
         view, sep, prefix = p.partition("=")
@@ -272,24 +262,24 @@ def training_set_cmd(
                 f"--prefix {p!r}: write VIEW[@N]=PREFIX, e.g. user_purchase_features@2=purchase__."
             )
         prefix_map[view.strip()] = prefix.strip()
-    views = parse_features(features, lineage, prefix_map)
-    keys = (
-        tuple(k.strip() for k in entity_keys.split(","))
-        if entity_keys
-        else tuple(dict.fromkeys(views[0].node.feature_view_meta.get("entity_keys") or []))
-    )
-    labels_expr, labels_file = labels_expression(labels, lineage, warehouse)
+    views = parse_features(features, manifest, prefix_map)
+    keys = tuple(k.strip() for k in entity_keys.split(",")) if entity_keys else views[0].view.entity_keys
+    kind = run.settings.warehouse or manifest.adapter_type
+    labels_expr, labels_file = labels_expression(labels, manifest, kind)
     request = Request(labels_expr, keys, label_timestamp, views)
-    sql = compile_sql(request, Path(settings.project_dir).resolve(), dbt_target, profiles_dir)
+    settings = run.settings
+    sql = compile_sql(
+        request, run.project_dir.resolve(), settings.target or None, settings.profiles_dir or None
+    )
     if print_sql:
         click.echo(sql)
         return 0
-    if warehouse == "duckdb":
-        count, columns, rows = write_duckdb(sql, settings.path(settings.duckdb_path), out)
-    elif warehouse == "postgres":
-        count, columns, rows = write_postgres(sql, settings.postgres_dsn, out, labels_file)
+    warehouse = run.warehouse
+    if warehouse.kind == "duckdb":
+        assert warehouse.duckdb_path is not None
+        count, columns, rows = write_duckdb(sql, warehouse.duckdb_path, out)
     else:
-        raise FsyncError(f"fsync training-set runs on duckdb or postgres, not {warehouse} (use --print-sql).")
+        count, columns, rows = write_postgres(sql, warehouse.postgres_dsn or "", out, labels_file)
     if out is None:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
@@ -299,15 +289,13 @@ def training_set_cmd(
         "out": str(out),
         "rows": count,
         "columns": columns,
-        "views": [{"view": v.node.label, "prefix": v.prefix, "features": list(v.columns)} for v in views],
+        "views": [{"view": v.view.label, "prefix": v.prefix, "features": list(v.columns)} for v in views],
     }
     if as_json:
-        _echo_json(summary)
+        echo_json(summary)
     else:
         click.echo(f"wrote {count} rows x {len(columns)} columns to {out}")
     return 0
 
 
-def register(main: click.Group) -> None:
-    for command in (features_group, impact_cmd, lock_cmd, check_cmd, training_set_cmd):
-        main.add_command(command)
+COMMANDS = (features_group, impact_cmd, lock_cmd, check_cmd, training_set_cmd)

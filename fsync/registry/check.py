@@ -18,12 +18,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from fsync.lineage import Lineage, Node
-from fsync.locks import LOCK_FILE, compare, deprecations
-from fsync.meta_schema import Problem, validate
+from fsync.manifest import Manifest, Problem
+from fsync.manifest.spec import publishing_problems
+from fsync.registry.locks import LOCK_FILE, compare, deprecations
 from fsync.warehouse import Reader, quote
-
-TRAINING_SET_KEYS = ("label_timestamp", "feature_timestamps", "entity_keys")
 
 
 @dataclass
@@ -52,38 +50,13 @@ class CheckReport:
         }
 
 
-def training_set_spec(node: Node) -> tuple[dict[str, Any], list[Problem]]:
-    spec = node.meta.get("training_set")
-    problems: list[Problem] = []
-
-    def add(key: str, message: str, fix: str) -> None:
-        problems.append(Problem(node.label, f"meta.training_set.{key}", message, fix, node.yaml_path))
-
-    if not isinstance(spec, dict):
-        add("", "must be a mapping", "declare label_timestamp and feature_timestamps")
-        return {}, problems
-    for key in sorted(set(spec) - set(TRAINING_SET_KEYS)):
-        add(key, "unknown key", f"remove it; known keys: {', '.join(TRAINING_SET_KEYS)}")
-    if not isinstance(spec.get("label_timestamp"), str) or not spec.get("label_timestamp"):
-        add("label_timestamp", "required key is missing", "add e.g. `label_timestamp: label_ts`")
-    ts = spec.get("feature_timestamps")
-    if not (isinstance(ts, list) and ts and all(isinstance(t, str) and t for t in ts)):
-        add(
-            "feature_timestamps",
-            "required list of matched feature timestamp columns is missing",
-            "add e.g. `feature_timestamps: [purchase__feature_ts]`",
-        )
-    return spec, problems
-
-
-def leakage(lineage: Lineage, reader: Reader) -> list[Problem]:
+def leakage(manifest: Manifest, reader: Reader) -> list[Problem]:
     """One error per training set column with matched feature timestamps after the label timestamp."""
     problems: list[Problem] = []
-    for node in lineage.training_sets():
-        spec, bad = training_set_spec(node)
-        problems += bad
-        if bad:
-            continue
+    for spec in manifest.training_sets:
+        node = spec.node
+        if spec.problems:
+            continue  # reported by validate()
         schema, table = node.schema or "", node.alias or node.name
         columns = reader.columns(schema, table)
         if not columns:
@@ -97,8 +70,8 @@ def leakage(lineage: Lineage, reader: Reader) -> list[Problem]:
                 )
             )
             continue
-        label_ts = spec["label_timestamp"]
-        for col in [label_ts, *spec["feature_timestamps"]]:
+        label_ts = spec.label_timestamp
+        for col in [label_ts, *spec.feature_timestamps]:
             if col not in columns:
                 problems.append(
                     Problem(
@@ -109,10 +82,10 @@ def leakage(lineage: Lineage, reader: Reader) -> list[Problem]:
                         node.yaml_path,
                     )
                 )
-        if any(c not in columns for c in [label_ts, *spec["feature_timestamps"]]):
+        if any(c not in columns for c in [label_ts, *spec.feature_timestamps]):
             continue
         rel = f"{quote(schema)}.{quote(table)}"
-        for col in spec["feature_timestamps"]:
+        for col in spec.feature_timestamps:
             sql = f"select count(*), min({quote(label_ts)}) from {rel} where {quote(col)} > {quote(label_ts)}"
             row = reader.one(sql, [])
             count = int(row[0]) if row else 0
@@ -131,20 +104,31 @@ def leakage(lineage: Lineage, reader: Reader) -> list[Problem]:
     return problems
 
 
+def validate(manifest: Manifest) -> list[Problem]:
+    """Every spec problem (the same lines push gives), the publishing rules, and training-set specs."""
+    problems: list[Problem] = []
+    for view in manifest.views:
+        problems += view.problems
+        problems += publishing_problems(view)
+    for spec in manifest.training_sets:
+        problems += spec.problems
+    return problems
+
+
 def run_check(
-    lineage: Lineage, lock: dict[str, Any], today: date, reader: Reader | None, lock_file: str = LOCK_FILE
+    manifest: Manifest, lock: dict[str, Any], today: date, reader: Reader | None, lock_file: str = LOCK_FILE
 ) -> CheckReport:
     """Every check; `reader` None skips the leakage check (reported in `checked`)."""
     report = CheckReport()
-    report.problems += validate(lineage)
-    report.problems += compare(lineage, lock, lock_file)
-    report.problems += deprecations(lineage, today)
+    report.problems += validate(manifest)
+    report.problems += compare(manifest, lock, lock_file)
+    report.problems += deprecations(manifest, today)
     report.checked = {
-        "feature_views": len(lineage.feature_views()),
+        "feature_views": len(manifest.views),
         "locked_versions": len(lock.get("views") or {}),
-        "exposures": len(lineage.exposures()),
-        "training_sets": len(lineage.training_sets()) if reader is not None else 0,
+        "exposures": len(manifest.graph.exposures()),
+        "training_sets": len(manifest.training_sets) if reader is not None else 0,
     }
     if reader is not None:
-        report.problems += leakage(lineage, reader)
+        report.problems += leakage(manifest, reader)
     return report

@@ -1,5 +1,9 @@
-"""Settings with precedence: defaults < config file (fsync.toml or [tool.fsync] in pyproject.toml)
-< FSYNC_* environment < command-line flags."""
+"""fsync's own settings, with precedence: defaults < config file (fsync.toml or [tool.fsync] in
+pyproject.toml) < FSYNC_* environment < command-line flags.
+
+The warehouse is not configured here but found the way dbt finds it (fsync/project.py: the project's profile
+and target); `warehouse`, `duckdb_path` and `postgres_dsn` only override it. The online store is fsync's own.
+"""
 
 from __future__ import annotations
 
@@ -15,14 +19,16 @@ from fsync.errors import FsyncError
 @dataclass
 class Settings:
     project_dir: str = "."
-    target_path: str = "target"
+    target_path: str = ""  # empty: as dbt (DBT_TARGET_PATH, then target-path in dbt_project.yml, then target)
+    profiles_dir: str = ""  # empty: as dbt (DBT_PROFILES_DIR, then ./profiles.yml, then ~/.dbt)
+    target: str = ""  # dbt target; empty: DBT_TARGET, the target the manifest was built with, the default
     store: str = "sqlite"  # sqlite | redis
     redis_url: str = "redis://127.0.0.1:6379/0"
     sqlite_path: str = ".fsync/online.sqlite"
     key_prefix: str = "fsync"
-    warehouse: str = ""  # duckdb | postgres; empty: the manifest's adapter type
-    duckdb_path: str = "fstore.duckdb"
-    postgres_dsn: str = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+    warehouse: str = ""  # duckdb | postgres; empty: the dbt target's type
+    duckdb_path: str = ""  # empty: the dbt target's path
+    postgres_dsn: str = ""  # empty: built from the dbt target
     duckdb_memory_limit: str = ""
     batch_size: int = 1000
     lookback: str = "2d"

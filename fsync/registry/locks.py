@@ -9,7 +9,8 @@ Each feature view (every model version with meta.feature_view) is fingerprinted 
   source, because a macro change alters what a published version computes just as an edit of its file does.
   Compiled SQL is adapter-specific, so the SQL fingerprint is recorded per adapter (duckdb, postgres).
 
-The lock file (`fstore.lock.json` at the project root, committed) maps `name.vN` to those fingerprints.
+The lock file (`fstore.lock.json` in the dbt project's directory, committed) maps each version's canonical
+label (`name@N`) to those fingerprints.
 `write_lock` records the current manifest (`fsync lock`); `compare` reports a changed locked version as an
 error, and a version not yet locked (for this adapter) as a warning. `deprecations` warns for every exposure
 using a version that has a `deprecation_date`.
@@ -27,28 +28,28 @@ from typing import Any
 import sqlglot
 
 from fsync.errors import FsyncError
-from fsync.lineage import Lineage, Node
-from fsync.meta_schema import Problem
+from fsync.manifest import FeatureViewSpec, Manifest, Problem
+from fsync.manifest.graph import Node
 
 LOCK_FILE = "fstore.lock.json"
 LOCK_FORMAT = 1
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 
 
-def normalised_sql(node: Node, lineage: Lineage) -> str:
+def normalised_sql(node: Node, manifest: Manifest) -> str:
     if not node.compiled_code:
         raise FsyncError(
             f"{node.label} has no compiled SQL in manifest.json; run `dbt compile` (or build) first."
         )
     sql = node.compiled_code
     relations = sorted(
-        ((n.relation, n) for n in lineage.nodes.values() if n.relation), key=lambda r: -len(r[0] or "")
+        ((n.relation, n) for n in manifest.graph.nodes.values() if n.relation), key=lambda r: -len(r[0] or "")
     )
     for relation, other in relations:
         if relation and relation in sql:
-            placeholder = "__fstore_ref__" + re.sub(r"\W", "_", other.label)
+            placeholder = "__fstore_ref__" + re.sub(r"\W", "_", _legacy_label(other))
             sql = sql.replace(relation, placeholder)
-    dialect = lineage.adapter_type if lineage.adapter_type in ("duckdb", "postgres") else None
+    dialect = manifest.adapter_type if manifest.adapter_type in ("duckdb", "postgres") else None
     try:
         statements = sqlglot.parse(sql, read=dialect)
         return ";".join(s.sql(dialect=dialect, comments=False) for s in statements if s is not None)
@@ -57,13 +58,19 @@ def normalised_sql(node: Node, lineage: Lineage) -> str:
         return " ".join(_COMMENTS.sub(" ", sql).split())
 
 
-def contract(node: Node) -> list[str]:
+def _legacy_label(node: Node) -> str:
+    # The placeholder keeps the spelling fingerprints were first recorded with (`name.vN`), so that renaming
+    # the display form did not change any fingerprint.
+    return node.name if node.version is None else f"{node.name}.v{node.version}"
+
+
+def contract(view: FeatureViewSpec) -> list[str]:
     """`<column> <data type>` in contract order (`?` for a column without data_type)."""
-    return [f"{name} {' '.join((data_type or '?').lower().split())}" for name, data_type, _ in node.columns]
+    return [f"{c.name} {' '.join((c.data_type or '?').lower().split())}" for c in view.columns]
 
 
-def sql_sha256(node: Node, lineage: Lineage) -> str:
-    return hashlib.sha256(normalised_sql(node, lineage).encode()).hexdigest()
+def sql_sha256(view: FeatureViewSpec, manifest: Manifest) -> str:
+    return hashlib.sha256(normalised_sql(manifest.node(view.unique_id), manifest).encode()).hexdigest()
 
 
 def lock_path(project_dir: Path) -> Path:
@@ -88,7 +95,7 @@ def read_lock(path: Path) -> dict[str, Any]:
     return doc
 
 
-def write_lock(path: Path, lineage: Lineage, only: list[str] | None = None) -> list[str]:
+def write_lock(path: Path, manifest: Manifest, only: list[str] | None = None) -> list[str]:
     """Record the fingerprints of the manifest's feature views (all, or the labels in `only`).
 
     Entries of other adapters are kept; entries of views no longer in the manifest are dropped when every view
@@ -96,24 +103,18 @@ def write_lock(path: Path, lineage: Lineage, only: list[str] | None = None) -> l
     """
     doc = read_lock(path)
     views: dict[str, Any] = doc["views"]
-    current = {n.label: n for n in lineage.feature_views()}
-    if only:
-        unknown = [o for o in only if o not in current]
-        if unknown:
-            raise FsyncError(
-                f"fsync lock: {', '.join(unknown)} is not a feature view;"
-                f" known: {', '.join(sorted(current))}."
-            )
+    current = {v.label: v for v in manifest.views}
+    chosen = {v.label for text in only or [] for v in manifest.views_named(text)}
     changed: list[str] = []
-    for label, node in current.items():
-        if only and label not in only:
+    for label, view in current.items():
+        if only and label not in chosen:
             continue
         old = views.get(label) or {}
-        new_contract = contract(node)
+        new_contract = contract(view)
         sqls = dict(old.get("sql_sha256") or {}) if old.get("contract") == new_contract else {}
-        sqls[lineage.adapter_type] = sql_sha256(node, lineage)
+        sqls[manifest.adapter_type] = sql_sha256(view, manifest)
         entry = {
-            "unique_id": node.unique_id,
+            "unique_id": view.unique_id,
             "contract": new_contract,
             "sql_sha256": dict(sorted(sqls.items())),
         }
@@ -134,13 +135,13 @@ def write_lock(path: Path, lineage: Lineage, only: list[str] | None = None) -> l
     return changed
 
 
-def compare(lineage: Lineage, lock: dict[str, Any], lock_file: str = LOCK_FILE) -> list[Problem]:
+def compare(manifest: Manifest, lock: dict[str, Any], lock_file: str = LOCK_FILE) -> list[Problem]:
     problems: list[Problem] = []
     locked: dict[str, Any] = lock.get("views") or {}
-    for node in lineage.feature_views():
+    for node in manifest.views:
         entry = locked.get(node.label)
         fix_new = (
-            f"publish the change as a new version (add `- v: {_next_version(node, lineage)}` to "
+            f"publish the change as a new version (add `- v: {_next_version(node, manifest)}` to "
             f"{node.name}'s `versions` with its own SQL file) and keep {node.label} as it was; if the change "
             f"is intentional and safe for every consumer, run `fsync lock` and commit {lock_file}"
         )
@@ -151,7 +152,7 @@ def compare(lineage: Lineage, lock: dict[str, Any], lock_file: str = LOCK_FILE) 
                     "lock",
                     f"is not in {lock_file} yet",
                     f"run `fsync lock` and commit {lock_file}",
-                    node.path,
+                    node.sql_path,
                     level="warning",
                 )
             )
@@ -169,33 +170,33 @@ def compare(lineage: Lineage, lock: dict[str, Any], lock_file: str = LOCK_FILE) 
             )
             continue
         sqls = entry.get("sql_sha256") or {}
-        want = sqls.get(lineage.adapter_type)
+        want = sqls.get(manifest.adapter_type)
         if want is None:
             problems.append(
                 Problem(
                     node.label,
                     "lock",
-                    f"has no SQL fingerprint for adapter {lineage.adapter_type} in {lock_file}",
-                    f"run `fsync lock` on a {lineage.adapter_type} build and commit {lock_file}",
-                    node.path,
+                    f"has no SQL fingerprint for adapter {manifest.adapter_type} in {lock_file}",
+                    f"run `fsync lock` on a {manifest.adapter_type} build and commit {lock_file}",
+                    node.sql_path,
                     level="warning",
                 )
             )
-        elif want != sql_sha256(node, lineage):
+        elif want != sql_sha256(node, manifest):
             problems.append(
                 Problem(
                     node.label,
                     "sql",
                     "published logic changed in place: its compiled SQL differs from the locked fingerprint",
                     fix_new,
-                    node.path,
+                    node.sql_path,
                 )
             )
     return problems
 
 
-def _next_version(node: Node, lineage: Lineage) -> int:
-    versions = [n.version or 1 for n in lineage.versions_of(node.name)]
+def _next_version(view: FeatureViewSpec, manifest: Manifest) -> int:
+    versions = [v.version or 1 for v in manifest.views_named(view.name)]
     return max(versions or [1]) + 1
 
 
@@ -210,18 +211,18 @@ def _contract_diff(old: list[str], new: list[str]) -> str:
     return ", ".join(parts)
 
 
-def deprecations(lineage: Lineage, today: date) -> list[Problem]:
+def deprecations(manifest: Manifest, today: date) -> list[Problem]:
     """A warning per (deprecated version, exposure still using it), directly or through a training set."""
     problems: list[Problem] = []
-    for node in lineage.feature_views():
+    for node in manifest.views:
         if not node.deprecation_date:
             continue
         when = node.deprecation_date[:10]
         state = "was deprecated on" if when <= today.isoformat() else "is deprecated from"
         latest = node.latest_version
-        for exposure in (n for n in lineage.downstream(node.unique_id) if n.kind == "exposure"):
+        for exposure in (n for n in manifest.graph.downstream(node.unique_id) if n.kind == "exposure"):
             fix = f"migrate {exposure.label} (owner {exposure.owner or 'unknown'})" + (
-                f" to {node.name}.v{latest}" if latest is not None and latest != node.version else ""
+                f" to {node.name}@{latest}" if latest is not None and latest != node.version else ""
             )
             problems.append(
                 Problem(

@@ -1,0 +1,147 @@
+"""`fsync push`, `fsync get`, `fsync views`: publish feature views to the online store and read them back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from fsync.cli.options import as_of_option, json_option, project_options, store_options, warehouse_options
+from fsync.cli.output import Progress, echo_json
+from fsync.cli.runtime import handle_errors, invocation
+from fsync.errors import FsyncError
+from fsync.online.push import PushOptions, push
+from fsync.online.stores import open_store
+from fsync.timeutil import parse_as_of, parse_duration
+from fsync.warehouse import open_reader
+
+
+@click.command("push")
+@click.option(
+    "--select",
+    "-s",
+    "select",
+    multiple=True,
+    help="View to push: name (every version), name@N, name.vN or the relation name (repeatable).",
+)
+@click.option("--full-refresh", is_flag=True, help="Rewrite every entity and drop the ones no longer served.")
+@click.option("--dry-run", is_flag=True, help="Check and count, write nothing.")
+@as_of_option("The push's 'now' (ISO timestamp, UTC if naive). Default: the wall clock.")
+@click.option("--batch-size", type=int, help="Entities per read/write batch (default 1000).")
+@project_options
+@warehouse_options
+@store_options
+@json_option
+@handle_errors
+def push_cmd(
+    select: tuple[str, ...], full_refresh: bool, dry_run: bool, as_of: str | None, as_json: bool, **flags: Any
+) -> int:
+    """Publish the latest row of every entity of the selected feature views."""
+    run = invocation(flags)
+    settings = run.settings
+    views = run.manifest.select_online(list(select))
+    if not views:
+        raise FsyncError("no online feature views in the manifest (models with config meta.feature_view).")
+    wall = datetime.now(UTC).replace(tzinfo=None)
+    opts = PushOptions(
+        as_of=parse_as_of(as_of) if as_of is not None else wall,
+        full_refresh=full_refresh,
+        dry_run=dry_run,
+        batch_size=settings.batch_size,
+        lookback_seconds=parse_duration(settings.lookback, "setting lookback"),
+        wall_now=wall,
+    )
+    store = open_store(settings)
+    try:
+        reader = open_reader(run.warehouse)
+    except BaseException:
+        store.close()
+        raise
+    bar = Progress(enabled=not as_json)
+    try:
+        summary = push(run.manifest, views, reader, store, opts, progress=bar.update)
+    finally:
+        bar.close()
+        reader.close()
+        store.close()
+    if as_json:
+        echo_json(summary.to_dict())
+    else:
+        click.echo(f"fsync push as of {summary.as_of} into {summary.store}")
+        for v in summary.views:
+            if v.message:
+                click.echo(f"  {v.view}: {v.status.upper()} - {v.message}")
+            else:
+                verb = "would write" if v.status == "dry-run" else "wrote"
+                click.echo(
+                    f"  {v.view}: {v.mode} push, {verb} {v.rows} entities, deleted {v.deleted}"
+                    f" ({v.seconds:.2f}s)"
+                )
+    return summary.exit_code
+
+
+@click.command("get")
+@click.argument("view")
+@click.argument("key")
+@as_of_option("Read as of this instant (expiry); default: the wall clock.")
+@project_options
+@store_options
+@json_option
+@handle_errors
+def get_cmd(view: str, key: str, as_of: str | None, as_json: bool, **flags: Any) -> int:
+    """Read one entity of VIEW (name = its latest version, or name@N) back from the online store.
+
+    KEY is the entity key; a composite key is written with `|` between its parts, e.g. 42|DE.
+    """
+    run = invocation(flags)
+    fv = run.manifest.view(view)
+    store = open_store(run.settings)
+    try:
+        values = store.get(fv.store_id, key, parse_as_of(as_of))
+    finally:
+        store.close()
+    if values is None:
+        if as_json:
+            echo_json({"view": fv.label, "key": key, "found": False})
+        else:
+            click.echo(f"{fv.label} {key}: absent (never pushed, or expired)", err=True)
+        return 1
+    if as_json:
+        echo_json({"view": fv.label, "key": key, "found": True, "values": values})
+    else:
+        width = max(len(name) for name in values)
+        for name, value in values.items():
+            shown = "NULL" if value is None else value.isoformat() if isinstance(value, datetime) else value
+            click.echo(f"{name.ljust(width)}  {shown}  ({type(value).__name__})")
+    return 0
+
+
+@click.command("views")
+@project_options
+@json_option
+@handle_errors
+def views_cmd(as_json: bool, **flags: Any) -> int:
+    """List the feature views of the manifest and whether each may be published."""
+    manifest = invocation(flags).manifest
+    rows = [
+        {
+            "view": v.label,
+            "relation": v.relation,
+            "entity_keys": list(v.entity_keys),
+            "ttl": v.ttl,
+            "online": v.online,
+            "problems": [str(p) for p in v.problems],
+            "blocked": manifest.health_of(v),
+        }
+        for v in manifest.views
+    ]
+    if as_json:
+        echo_json(rows)
+    else:
+        for r in rows:
+            click.echo(f"{r['view']:<40} {r['relation']:<45} {r['blocked'] or 'ok'}")
+    return 1 if any(r["problems"] for r in rows) else 0
+
+
+COMMANDS = (push_cmd, get_cmd, views_cmd)

@@ -1,0 +1,73 @@
+"""Which warehouse to read, and the opener of its reader.
+
+The warehouse is the dbt profile's target for the project (fsync/project.py), of the manifest's adapter type;
+fsync's `warehouse`, `duckdb_path` and `postgres_dsn` settings override it (for a file outside the profile, or
+a read-only role).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fsync.errors import FsyncError
+from fsync.project import DbtProject, load_warehouse_target
+from fsync.redact import redact_dsn
+from fsync.settings import Settings
+from fsync.warehouse.readers import DuckDBReader, PostgresReader, Reader
+
+SUPPORTED = ("duckdb", "postgres")
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    kind: str  # duckdb | postgres
+    duckdb_path: Path | None = None
+    postgres_dsn: str | None = field(default=None, repr=False)
+    duckdb_memory_limit: str | None = None
+    source: str = ""  # where the setting came from (the profile and target, or an fsync setting)
+
+    def describe(self) -> str:
+        if self.kind == "duckdb":
+            return f"DuckDB file {self.duckdb_path}"
+        return f"PostgreSQL ({redact_dsn(self.postgres_dsn or '')})"
+
+
+def resolve_warehouse(settings: Settings, project: DbtProject, adapter_type: str) -> Warehouse:
+    """The warehouse the manifest was built into: `adapter_type` is the manifest's (metadata.adapter_type)."""
+    kind = settings.warehouse or adapter_type
+    if kind not in SUPPORTED:
+        raise FsyncError(
+            f"warehouse {kind!r} is not supported by this command; fsync reads {' or '.join(SUPPORTED)}."
+        )
+    limit = settings.duckdb_memory_limit or None
+    if kind == "duckdb" and settings.duckdb_path:
+        return Warehouse(
+            kind,
+            duckdb_path=settings.path(settings.duckdb_path),
+            duckdb_memory_limit=limit,
+            source="fsync setting duckdb_path",
+        )
+    if kind == "postgres" and settings.postgres_dsn:
+        return Warehouse(kind, postgres_dsn=settings.postgres_dsn, source="fsync setting postgres_dsn")
+    target = load_warehouse_target(settings, project)
+    if target.type != kind:
+        raise FsyncError(
+            f"the manifest was built on {kind} but the dbt {target.source} is {target.type or 'untyped'};"
+            f" pass --target (or set DBT_TARGET) to the {kind} target the manifest was built with."
+        )
+    if kind == "duckdb":
+        return Warehouse(
+            kind,
+            duckdb_path=target.duckdb_path(project.project_dir),
+            duckdb_memory_limit=limit,
+            source=target.source,
+        )
+    return Warehouse(kind, postgres_dsn=target.postgres_dsn(), source=target.source)
+
+
+def open_reader(warehouse: Warehouse) -> Reader:
+    if warehouse.kind == "duckdb":
+        assert warehouse.duckdb_path is not None
+        return DuckDBReader(warehouse.duckdb_path, warehouse.duckdb_memory_limit)
+    return PostgresReader(warehouse.postgres_dsn or "")

@@ -1,0 +1,128 @@
+"""Warehouse readers: one small interface (columns, one row, a stream of rows) over DuckDB and PostgreSQL,
+opened read-only, in UTC. A missing DuckDB file is a user error; a locked file or an unreachable server is an
+outage (exit 3), reported without the password."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+from fsync.errors import FsyncError, InfraUnavailable
+from fsync.redact import redact_dsn
+
+
+class Reader(Protocol):
+    param: str
+
+    def columns(self, schema: str, table: str) -> dict[str, str]: ...
+    def one(self, sql: str, params: list[Any]) -> tuple[Any, ...] | None: ...
+    def stream(self, sql: str, params: list[Any], batch_size: int) -> Iterator[list[tuple[Any, ...]]]: ...
+    def close(self) -> None: ...
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+class DuckDBReader:
+    param = "?"
+
+    def __init__(self, path: Path, memory_limit: str | None = None) -> None:
+        self.con = open_duckdb(path)
+        self.con.execute("set TimeZone = 'UTC'")
+        # One thread: the push is a stream, and the second core is the online store's (Redis) while it writes.
+        self.con.execute("set threads = 1")
+        self.con.execute("set preserve_insertion_order = false")
+        if memory_limit:
+            self.con.execute(f"set memory_limit = '{memory_limit}'")
+
+    def columns(self, schema: str, table: str) -> dict[str, str]:
+        rows = self.con.execute(  # duckdb_columns(): several times faster than information_schema
+            "select column_name, data_type from duckdb_columns()"
+            " where schema_name = ? and table_name = ? order by column_index",
+            [schema, table],
+        ).fetchall()
+        return {name: dtype for name, dtype in rows}
+
+    def one(self, sql: str, params: list[Any]) -> tuple[Any, ...] | None:
+        return self.con.execute(sql, params).fetchone()
+
+    def stream(self, sql: str, params: list[Any], batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
+        cur = self.con.cursor()
+        try:
+            cur.execute(sql, params)
+            while rows := cur.fetchmany(batch_size):
+                yield rows
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class PostgresReader:
+    param = "%s"
+
+    def __init__(self, dsn: str) -> None:
+        self.con = open_postgres(dsn)
+        self.con.set_session(readonly=True)
+        self._n = 0
+
+    def columns(self, schema: str, table: str) -> dict[str, str]:
+        with self.con.cursor() as cur:
+            cur.execute(
+                "select column_name, data_type from information_schema.columns"
+                " where table_schema = %s and table_name = %s order by ordinal_position",
+                [schema, table],
+            )
+            return {name: dtype for name, dtype in cur.fetchall()}
+
+    def one(self, sql: str, params: list[Any]) -> tuple[Any, ...] | None:
+        with self.con.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchone()
+
+    def stream(self, sql: str, params: list[Any], batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
+        self._n += 1
+        with self.con.cursor(name=f"fsync_stream_{self._n}") as cur:  # server-side: memory stays flat
+            cur.itersize = batch_size
+            cur.execute(sql, params)
+            while rows := cur.fetchmany(batch_size):
+                yield rows
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def open_duckdb(path: Path) -> Any:
+    """A read-only connection to the warehouse file; a missing file is a user error, a lock an outage."""
+    import duckdb
+
+    if not path.exists():
+        raise FsyncError(
+            f"DuckDB warehouse file {path} does not exist; run `dbt build`, or check the dbt profile's path"
+            " (FSYNC_DUCKDB_PATH overrides it)."
+        )
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise InfraUnavailable(
+                f"DuckDB file {path} is locked by another process (is `dbt` running?);"
+                " retry when it finishes."
+            ) from None
+        raise InfraUnavailable(f"cannot open DuckDB file {path}: {exc}") from None
+
+
+def open_postgres(dsn: str) -> Any:
+    """A connection in UTC; an unreachable server is an outage, reported without the password."""
+    import psycopg2
+
+    try:
+        return psycopg2.connect(dsn, connect_timeout=10, options="-c TimeZone=UTC")
+    except psycopg2.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"
+        raise InfraUnavailable(f"PostgreSQL is unavailable ({redact_dsn(dsn)}): {first}") from None
+    except psycopg2.ProgrammingError:  # an unparsable DSN: its text may hold the password, never echo it
+        raise FsyncError(f"the PostgreSQL connection string is invalid ({redact_dsn(dsn)}).") from None
