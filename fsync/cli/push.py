@@ -98,17 +98,19 @@ def get_cmd(view: str, key: str, as_of: str | None, as_json: bool, **flags: Any)
     fv = run.manifest.view(view)
     store = open_store(run.settings)
     try:
-        values = store.get(fv.store_id, key, parse_as_of(as_of))
+        record = store.get(fv.store_id, key, parse_as_of(as_of))
     finally:
         store.close()
-    if values is None:
+    if record is None:
         if as_json:
             echo_json({"view": fv.label, "key": key, "found": False})
         else:
             click.echo(f"{fv.label} {key}: absent (never pushed, or expired)", err=True)
         return 1
+    values = {"feature_ts": record.feature_ts, **record.values}
     if as_json:
-        echo_json({"view": fv.label, "key": key, "found": True, "values": values})
+        echo_json({"view": fv.label, "key": key, "found": True, "feature_ts": record.feature_ts,
+                   "values": record.values})
     else:
         width = max(len(name) for name in values)
         for name, value in values.items():

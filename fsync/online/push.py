@@ -18,7 +18,7 @@ from fsync.errors import CheckFailed, FsyncError, InfraUnavailable
 from fsync.manifest import FeatureViewSpec, Manifest
 from fsync.online.encoding import column_encoder, entity_key, type_family
 from fsync.online.latest import LatestRowsQuery, Window
-from fsync.online.stores.base import EXPIRES_AT, FEATURE_TS, GENERATION, META, PUSHED_AT, Batch, OnlineStore
+from fsync.online.stores.base import LAYOUT, META, Batch, OnlineStore
 from fsync.timeutil import EPOCH, MICROSECOND, to_us
 from fsync.warehouse import Reader
 
@@ -114,7 +114,7 @@ def validate_schema(view: FeatureViewSpec, actual: dict[str, str]) -> None:
                     f" but the enforced contract declares {col.data_type}."
                 )
     for name in feature_columns(view, actual):
-        if name in META:
+        if name == META:
             raise FsyncError(f"view {view.label}: column {name!r} collides with an fsync bookkeeping field.")
     if type_family(lower[view.timestamp.lower()]) not in ("timestamp", "timestamptz"):
         raise FsyncError(
@@ -140,7 +140,7 @@ def push_view(
 
     watermark = store.get_watermark(view.store_id)
     alive_from = opts.as_of - timedelta(seconds=view.ttl_seconds)
-    full = opts.full_refresh or watermark is None
+    full = opts.full_refresh or watermark is None or watermark.get("layout") != LAYOUT
     if watermark is not None and datetime.fromisoformat(watermark["as_of"]) > opts.as_of:
         full = True  # going back in time: entities pushed from later rows must be rewritten or removed
     generation = int(watermark["generation"]) if watermark else 0
@@ -186,8 +186,7 @@ def push_view(
     n_keys, ttl_us = len(view.entity_keys), view.ttl_seconds * 1_000_000
     lower = {k.lower(): v for k, v in actual.items()}
     encoders = [column_encoder(lower[c.lower()]) for c in columns]
-    names = [*columns, FEATURE_TS, EXPIRES_AT]
-    constants = [PUSHED_AT, "t" + opts.as_of.isoformat(), GENERATION, str(generation)]
+    names = list(columns)
     offset_ms = (to_us(opts.wall_now or opts.as_of) - to_us(opts.as_of)) // 1000
     single_key = n_keys == 1 and type_family(lower[view.entity_keys[0].lower()]) in ("int", "string")
     # An incremental push after a completed push with the same fields overwrites every field of a hash.
@@ -196,18 +195,15 @@ def push_view(
     sql, params = q.latest_rows(window)
     for rows in reader.stream(sql, params, opts.batch_size):
         cols = list(zip(*rows, strict=True))
-        timestamps = cols[n_keys]
-        expires = [(ts - EPOCH) // MICROSECOND + ttl_us for ts in timestamps]
+        feature_ts = [(ts - EPOCH) // MICROSECOND for ts in cols[n_keys]]
+        expires = [ts + ttl_us for ts in feature_ts]
         encoded = [enc(col) for enc, col in zip(encoders, cols[n_keys + 1 :], strict=True)]
-        encoded.append(["t" + ts.isoformat() for ts in timestamps])
-        encoded.append([str(e) for e in expires])
         if single_key:
             entities = [entity_key((k,)) if isinstance(k, str) else str(k) for k in cols[0]]
         else:
             entities = [entity_key(row[:n_keys]) for row in rows]
-        store.write(
-            view.store_id, Batch(names, constants, entities, expires, encoded, same_fields), offset_ms
-        )
+        batch = Batch(names, entities, feature_ts, expires, encoded, generation, same_fields)
+        store.write(view.store_id, batch, offset_ms)
         written += len(rows)
         if progress:
             progress(view.label, written, int(total))
@@ -234,6 +230,7 @@ def push_view(
             "rows": written,
             "mode": result.mode,
             "fields": names,
+            "layout": LAYOUT,
         },
     )
     result.rows = written

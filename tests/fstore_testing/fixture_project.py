@@ -20,7 +20,7 @@ import duckdb
 
 from fstore_testing.dbt import ROOT
 from fsync.online.encoding import entity_key
-from fsync.online.stores.base import FEATURE_TS, OnlineStore
+from fsync.online.stores.base import OnlineStore
 
 FIXTURE_PROJECT = ROOT / "tests" / "python" / "fsync" / "fixture_project"
 DBT = str(Path(sys.executable).parent / "dbt")
@@ -190,9 +190,9 @@ def assert_store_equals_pit(store: OnlineStore, warehouse: Path, as_of: datetime
                 assert got is not None, (
                     f"{store_id} {key}: expected {values} at {feature_ts}, store has nothing"
                 )
-                assert got[FEATURE_TS] == feature_ts, (store_id, key)
-                assert {c: got[c] for c in cols} == dict(zip(cols, values, strict=True)), (store_id, key)
-                assert [type(got[c]) for c in cols] == [type(v) for v in values], (store_id, key)
+                assert got.feature_ts == feature_ts, (store_id, key)
+                assert got.values == dict(zip(cols, values, strict=True)), (store_id, key)
+                assert [type(got.values[c]) for c in cols] == [type(v) for v in values], (store_id, key)
                 checked += 1
             assert served == expected_served, f"{store_id}: extra {served - expected_served}"
     finally:

@@ -1,52 +1,73 @@
 """The online store interface. Both implementations (Redis, SQLite) pass one shared contract test suite.
 
-A record is one entity of one view version: its encoded fields (features plus the META fields), and the
-instant (microseconds, UTC) after which it is no longer served (feature_ts + ttl, inclusive).
+A record is one entity of one view version: its encoded feature values, and one bookkeeping field `__m` that
+packs the matched feature_ts, the instant after which the record is no longer served (feature_ts + ttl,
+inclusive) and the push generation that wrote it, as `<feature_ts_us>:<expires_at_us>:<generation>`
+(microseconds since the epoch, UTC). Reads fetch only the requested features plus `__m`, in one round trip.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from fsync.online.encoding import decode_value
-from fsync.timeutil import to_us
+from fsync.timeutil import from_us, to_us
 
-FEATURE_TS = "__feature_ts"
-PUSHED_AT = "__pushed_at"
-EXPIRES_AT = "__expires_at"
-GENERATION = "__gen"
-META = (FEATURE_TS, PUSHED_AT, EXPIRES_AT, GENERATION)
+META = "__m"  # the one bookkeeping field of a stored record
+LAYOUT = 2  # recorded in every watermark: a store written with another layout gets a full push
+
+
+def pack_meta(feature_ts_us: int, expires_at_us: int, generation: int) -> str:
+    return f"{feature_ts_us}:{expires_at_us}:{generation}"
+
+
+def unpack_meta(text: str) -> tuple[int, int, int]:
+    ts, expires, generation = text.split(":")
+    return int(ts), int(expires), int(generation)
 
 
 @dataclass(frozen=True)
 class Batch:
     """Entities of one view written together, column by column: entity i gets names[j] -> columns[j][i]
-    (features, __feature_ts, __expires_at), plus the `constants` name/value pairs (__pushed_at, __gen)."""
+    (the encoded features) and `__m` packed from feature_ts_us[i], expires_at_us[i] and the generation."""
 
     names: list[str]
-    constants: list[str]  # flat [name, value, ...]
     entities: list[str]
+    feature_ts_us: list[int]
     expires_at_us: list[int]
     columns: list[list[str]]
+    generation: int
     same_fields: bool = False  # every stored entity of the view already has exactly these fields
 
-    def fields(self, i: int) -> dict[str, str]:
-        out = {name: column[i] for name, column in zip(self.names, self.columns, strict=True)}
-        out.update(zip(self.constants[::2], self.constants[1::2], strict=True))
-        return out
+    def meta(self) -> list[str]:
+        g = self.generation
+        return [f"{ts}:{exp}:{g}" for ts, exp in zip(self.feature_ts_us, self.expires_at_us, strict=True)]
 
 
-def decode_fields(raw: dict[str, str]) -> dict[str, Any]:
-    """Feature values by name, plus `__feature_ts` and `__pushed_at`, decoded (bookkeeping dropped)."""
-    return {k: decode_value(v) for k, v in raw.items() if k not in (EXPIRES_AT, GENERATION)}
+@dataclass(frozen=True)
+class Record:
+    """One stored entity of a view, decoded: the features read (all, or the requested ones)."""
+
+    feature_ts: datetime
+    expires_at_us: int
+    generation: int
+    values: dict[str, Any]
+
+    def alive(self, now: datetime) -> bool:
+        return self.expires_at_us >= to_us(now)
 
 
-def alive(raw: dict[str, str], now: datetime) -> bool:
-    return int(raw[EXPIRES_AT]) >= to_us(now)
+def decode_record(meta: str | None, fields: dict[str, str | None]) -> Record | None:
+    """A record from its stored `__m` and encoded fields; None when the entity is absent (no `__m`)."""
+    if meta is None:
+        return None
+    ts, expires, generation = unpack_meta(meta)
+    values = {k: decode_value(v) for k, v in fields.items() if v is not None}
+    return Record(from_us(ts), expires, generation, values)
 
 
 class OnlineStore(ABC):
@@ -62,12 +83,15 @@ class OnlineStore(ABC):
         """
 
     @abstractmethod
-    def raw(self, view: str, entity: str) -> dict[str, str] | None:
-        """The stored encoded fields of one entity, or None when absent (expired entries may still show)."""
+    def read(
+        self, view: str, entities: Sequence[str], fields: Sequence[str] | None = None
+    ) -> list[Record | None]:
+        """The stored records of `entities` (None where absent; expired ones may still show), in one round
+        trip. `fields` None reads every feature; otherwise only those (missing ones are left out)."""
 
     @abstractmethod
-    def scan(self, view: str) -> Iterator[tuple[str, dict[str, str]]]:
-        """Every stored (entity, encoded fields) of a view."""
+    def scan(self, view: str) -> Iterator[tuple[str, Record]]:
+        """Every stored (entity, record) of a view."""
 
     @abstractmethod
     def delete_stale(self, view: str, generation: int) -> int:
@@ -97,13 +121,11 @@ class OnlineStore(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
 
-    def get(self, view: str, entity: str, now: datetime) -> dict[str, Any] | None:
-        """The decoded features of an entity served at `now`, or None when absent or expired."""
-        raw = self.raw(view, entity)
-        if raw is None or not alive(raw, now):
-            return None
-        return decode_fields(raw)
+    def get(self, view: str, entity: str, now: datetime) -> Record | None:
+        """The record of an entity served at `now`, or None when absent or expired."""
+        record = self.read(view, [entity])[0]
+        return record if record is not None and record.alive(now) else None
 
-    def snapshot(self, view: str, now: datetime) -> dict[str, dict[str, str]]:
-        """Every entity served at `now` with its encoded fields (for tests and comparisons)."""
-        return {e: raw for e, raw in self.scan(view) if alive(raw, now)}
+    def snapshot(self, view: str, now: datetime) -> dict[str, Record]:
+        """Every entity served at `now` with its record (for tests and comparisons)."""
+        return {e: r for e, r in self.scan(view) if r.alive(now)}

@@ -1,37 +1,38 @@
-"""Redis online store: one hash per (view, version, entity), replaced atomically by a Lua script per batch."""
+"""Redis online store: one hash per (view, version, entity) holding the encoded features and the packed
+bookkeeping field `__m` (fsync/online/stores/base.py), replaced atomically by a Lua script per batch."""
 
 from __future__ import annotations
 
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import msgpack
 import redis
 
 from fsync.errors import FsyncError, InfraUnavailable
-from fsync.online.stores.base import Batch, OnlineStore
+from fsync.online.stores.base import META, Batch, OnlineStore, Record, decode_record
 from fsync.redact import redact_url
 
 T = TypeVar("T")
 
-# KEYS: the entities' hash keys. ARGV[1]: msgpack [names, constants, columns, expire_ms]; entity i gets
-# names[j] -> columns[j][i] plus the constant pairs, and PEXPIREAT expire_ms[i]. A script runs atomically, so
-# every hash of the batch is replaced whole (DEL + HSET + PEXPIREAT): no reader sees half old, half new
-# fields.
+# KEYS: the entities' hash keys. ARGV[1]: msgpack [names, columns, meta, expire_ms, replace]; entity i gets
+# names[j] -> columns[j][i], `__m` -> meta[i], and PEXPIREAT expire_ms[i]. A script runs atomically, so every
+# hash of the batch is replaced whole (DEL + HSET + PEXPIREAT): no reader sees half old, half new fields.
 # `replace` false skips the DEL when every stored hash of the view is known to have exactly these fields.
 _WRITE = """
 local batch = cmsgpack.unpack(ARGV[1])
-local names, constants, columns, expire, replace = batch[1], batch[2], batch[3], batch[4], batch[5]
-local n, c = #names, #constants
+local names, columns, meta, expire, replace = batch[1], batch[2], batch[3], batch[4], batch[5]
+local n = #names
 local args = {}
 for j = 1, n do args[2 * j - 1] = names[j] end
-for j = 1, c do args[2 * n + j] = constants[j] end
+args[2 * n + 1] = '__m'
 for i = 1, #KEYS do
   local key = KEYS[i]
   for j = 1, n do args[2 * j] = columns[j][i] end
+  args[2 * n + 2] = meta[i]
   if replace then redis.call('DEL', key) end
   redis.call('HSET', key, unpack(args))
   redis.call('PEXPIREAT', key, expire[i])
@@ -39,12 +40,14 @@ end
 return #KEYS
 """
 
-# ARGV: cursor, MATCH pattern, generation, COUNT. Deletes matched hashes of another generation server-side.
+# ARGV: cursor, MATCH pattern, generation, COUNT. Deletes matched hashes of another generation server-side
+# (the generation is the last part of `__m`; a hash without `__m` is of an older layout and goes too).
 _DELETE_STALE = """
 local res = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[4])
 local deleted = 0
 for _, key in ipairs(res[2]) do
-  if redis.call('HGET', key, '__gen') ~= ARGV[3] then
+  local meta = redis.call('HGET', key, '__m')
+  if not meta or string.match(meta, ':(%d+)$') ~= ARGV[3] then
     redis.call('DEL', key)
     deleted = deleted + 1
   end
@@ -104,9 +107,7 @@ class RedisStore(OnlineStore):
         prefix = f"{self.prefix}:{view}:"
         keys = [prefix + e for e in batch.entities]
         expire_ms = [str(e // 1000 + expire_offset_ms) for e in batch.expires_at_us]
-        payload = msgpack.packb(
-            [batch.names, batch.constants, batch.columns, expire_ms, not batch.same_fields]
-        )
+        payload = msgpack.packb([batch.names, batch.columns, batch.meta(), expire_ms, not batch.same_fields])
         self._pending.append((keys, payload))
         try:
             if self._conn is None:
@@ -151,11 +152,27 @@ class RedisStore(OnlineStore):
             self._recover()
         self._release()
 
-    def raw(self, view: str, entity: str) -> dict[str, str] | None:
-        fields = self._call("read", lambda: self.r.hgetall(self.key(view, entity)))
-        return fields or None
+    def read(
+        self, view: str, entities: Sequence[str], fields: Sequence[str] | None = None
+    ) -> list[Record | None]:
+        keys = [self.key(view, e) for e in entities]
+        wanted = list(fields) if fields is not None else None
 
-    def scan(self, view: str) -> Iterator[tuple[str, dict[str, str]]]:
+        def fetch() -> list[Any]:
+            pipe = self.r.pipeline(transaction=False)
+            for k in keys:
+                if wanted is None:
+                    pipe.hgetall(k)
+                else:
+                    pipe.hmget(k, [*wanted, META])
+            return pipe.execute()
+
+        replies = self._call("read", fetch) if keys else []
+        if wanted is None:
+            return [decode_record(r.pop(META, None), r) if r else None for r in replies]
+        return [decode_record(r[-1], dict(zip(wanted, r[:-1], strict=True))) for r in replies]
+
+    def scan(self, view: str) -> Iterator[tuple[str, Record]]:
         prefix = f"{self.prefix}:{view}:"
         keys = sorted(
             self._call("scan", lambda: list(self.r.scan_iter(match=_glob_escape(prefix) + "*", count=1000)))
@@ -170,8 +187,9 @@ class RedisStore(OnlineStore):
                 return pipe.execute()
 
             for k, fields in zip(chunk, self._call("scan", fetch), strict=True):
-                if fields:
-                    yield k[len(prefix) :], fields
+                record = decode_record(fields.pop(META, None), fields) if fields else None
+                if record is not None:
+                    yield k[len(prefix) :], record
 
     def delete_stale(self, view: str, generation: int) -> int:
         pattern = _glob_escape(f"{self.prefix}:{view}:") + "*"

@@ -16,7 +16,6 @@ from fstore_testing.demo import DemoBuild
 from fstore_testing.stores import open_store_from_env, store_settings
 
 from fsync.online.encoding import entity_key
-from fsync.online.stores.base import FEATURE_TS
 
 # (store id, model, version)
 DEMO_VIEWS = [
@@ -96,9 +95,9 @@ def test_demo_views_online_equal_point_in_time_join(
                     continue
                 served += 1
                 assert got is not None, f"{store_id} {key}: expected {values}, store has nothing"
-                assert got[FEATURE_TS] == feature_ts
-                assert [got[c] for c in cols] == values, (store_id, key)
-                assert [type(got[c]) for c in cols] == [type(v) for v in values], (store_id, key)
+                assert got.feature_ts == feature_ts
+                assert [got.values[c] for c in cols] == values, (store_id, key)
+                assert [type(got.values[c]) for c in cols] == [type(v) for v in values], (store_id, key)
     finally:
         store.close()
     assert (served > 0) == (as_of < datetime(2024, 12, 3)), served

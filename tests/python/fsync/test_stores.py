@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from fsync.online.encoding import encode_value
-from fsync.online.stores.base import EXPIRES_AT, FEATURE_TS, GENERATION, PUSHED_AT, Batch, OnlineStore
+from fsync.online.stores.base import META, Batch, OnlineStore
 from fsync.online.stores.redis import RedisStore
 from fsync.timeutil import to_us
 
@@ -29,18 +29,24 @@ VALUES = {
 OFFSET_MS = (to_us(datetime.now(UTC).replace(tzinfo=None)) - to_us(T)) // 1000
 
 
-def batch(records: list[tuple[str, dict[str, str], int]]) -> Batch:
+Entity = tuple[str, dict[str, str], int, int, int]  # entity, encoded fields, feature_ts_us, expires_us, gen
+
+
+def batch(records: list[Entity]) -> Batch:
     names = list(records[0][1])
+    generations = {r[4] for r in records}
+    assert len(generations) == 1, "one generation per batch, as a push writes"
     return Batch(
         names,
-        [],
         [r[0] for r in records],
         [r[2] for r in records],
+        [r[3] for r in records],
         [[r[1][n] for r in records] for n in names],
+        generations.pop(),
     )
 
 
-def write(store: OnlineStore, view: str, records: list[tuple[str, dict[str, str], int]]) -> None:
+def write(store: OnlineStore, view: str, records: list[Entity]) -> None:
     store.write(view, batch(records), OFFSET_MS)
     store.flush()
 
@@ -51,30 +57,34 @@ def record(
     feature_ts: datetime = T,
     ttl: timedelta = timedelta(hours=1),
     generation: int = 1,
-) -> tuple[str, dict[str, str], int]:
-    expires = to_us(feature_ts + ttl)
+) -> Entity:
     fields = {k: encode_value(v) for k, v in values.items()}
-    fields.update(
-        {
-            FEATURE_TS: encode_value(feature_ts),
-            EXPIRES_AT: str(expires),
-            PUSHED_AT: encode_value(T),
-            GENERATION: str(generation),
-        }
-    )
-    return entity, fields, expires
+    return entity, fields, to_us(feature_ts), to_us(feature_ts + ttl), generation
 
 
 def test_round_trip_every_type_and_null_is_not_absent(store: OnlineStore) -> None:
     write(store, "v:v1", [record("42", VALUES)])
     got = store.get("v:v1", "42", T)
     assert got is not None
-    assert {k: got[k] for k in VALUES} == VALUES
-    assert [type(got[k]) for k in VALUES] == [type(v) for v in VALUES.values()]
-    assert "null" in got and got["null"] is None  # NULL is stored, not absent
-    assert "missing" not in got
-    assert got[FEATURE_TS] == T and got[PUSHED_AT] == T
+    assert got.values == VALUES
+    assert [type(got.values[k]) for k in VALUES] == [type(v) for v in VALUES.values()]
+    assert "null" in got.values and got.values["null"] is None  # NULL is stored, not absent
+    assert got.feature_ts == T and got.generation == 1
     assert store.get("v:v1", "43", T) is None  # an absent entity
+
+
+def test_read_many_entities_only_the_requested_fields(store: OnlineStore) -> None:
+    write(store, "v:v1", [record(str(i), {"a": i, "b": f"x{i}", "c": None}) for i in range(1200)])
+    got = store.read("v:v1", ["5", "nope", "1199", "5"], ["c", "a"])
+    assert [r.values if r else None for r in got] == [{"c": None, "a": 5}, None, {"c": None, "a": 1199},
+                                                      {"c": None, "a": 5}]
+    assert all(r.feature_ts == T for r in got if r)
+    every = store.read("v:v1", [str(i) for i in range(1200)])
+    assert len(every) == 1200 and every[7] is not None and every[7].values == {"a": 7, "b": "x7", "c": None}
+    assert store.read("v:v1", []) == []
+    # a field the view does not hold is left out, never invented
+    one = store.read("v:v1", ["5"], ["a", "zz"])[0]
+    assert one is not None and one.values == {"a": 5}
 
 
 def test_expiry_is_inclusive_at_feature_ts_plus_ttl(store: OnlineStore) -> None:
@@ -88,7 +98,7 @@ def test_rewrite_replaces_the_whole_entity(store: OnlineStore) -> None:
     write(store, "v:v1", [record("1", {"a": 1, "b": 2})])
     write(store, "v:v1", [record("1", {"a": 3})])
     got = store.get("v:v1", "1", T)
-    assert got is not None and got["a"] == 3 and "b" not in got
+    assert got is not None and got.values == {"a": 3}
 
 
 def test_versions_live_side_by_side(store: OnlineStore) -> None:
@@ -96,7 +106,7 @@ def test_versions_live_side_by_side(store: OnlineStore) -> None:
     write(store, "v:v2", [record("1", {"a": 2, "c": "x"})])
     v1, v2 = store.get("v:v1", "1", T), store.get("v:v2", "1", T)
     assert v1 is not None and v2 is not None
-    assert (v1["a"], v2["a"], v2["c"]) == (1, 2, "x") and "c" not in v1
+    assert (v1.values["a"], v2.values["a"], v2.values["c"]) == (1, 2, "x") and "c" not in v1.values
     assert set(store.snapshot("v:v1", T)) == {"1"}
 
 
@@ -125,7 +135,7 @@ def test_redis_hash_layout_and_physical_expiry(redis_url: str) -> None:
     )
     store.flush()
     raw = client.hgetall("layout:v:v2:7")
-    assert raw["a"] == "i1" and raw[FEATURE_TS] == "t" + now.isoformat()
+    assert raw == {"a": "i1", META: f"{to_us(now)}:{to_us(now + timedelta(days=1))}:1"}
     assert client.pexpiretime("layout:v:v2:7") == to_us(now + timedelta(days=1)) // 1000
     # Written with the wall clock as "now", a value already past feature_ts + ttl is gone at once.
     store.write(
@@ -156,5 +166,5 @@ def test_redis_hash_layout_and_physical_expiry(redis_url: str) -> None:
 def test_edge_values_round_trip(store: OnlineStore, value: object) -> None:
     write(store, "v:v1", [record("k", {"x": value})])
     got = store.get("v:v1", "k", T)
-    assert got is not None and got["x"] == value and type(got["x"]) is type(value)
-    assert str(got["x"]) == str(value)
+    assert got is not None and got.values["x"] == value and type(got.values["x"]) is type(value)
+    assert str(got.values["x"]) == str(value)
