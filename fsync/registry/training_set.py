@@ -23,10 +23,12 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import jinja2
 
 from fsync.errors import FsyncError, InfraUnavailable
-from fsync.manifest import FeatureViewSpec, Manifest
+from fsync.manifest import FeatureViewSpec, Manifest, TrainingSetSpec
 from fsync.warehouse import open_duckdb, open_postgres, quote
 
 if TYPE_CHECKING:
@@ -38,6 +40,17 @@ class ViewRequest:
     view: FeatureViewSpec
     columns: tuple[str, ...]
     prefix: str
+    renamed: tuple[str, ...] = ()  # the output name of each column (before the prefix); empty: the same
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The columns this view contributes, as the join names them: `<prefix><column or its new name>`."""
+        return tuple(self.prefix + c for c in (self.renamed or self.columns))
+
+    def columns_jinja(self) -> str:
+        if not self.renamed or self.renamed == self.columns:
+            return json.dumps(list(self.columns))
+        return json.dumps(dict(zip(self.columns, self.renamed, strict=True)))
 
 
 @dataclass(frozen=True)
@@ -51,7 +64,7 @@ class Request:
         entries = ", ".join(
             f"fstore.feature_view({json.dumps(v.view.name)}"
             + (f", version={v.view.version}" if v.view.version is not None else "")
-            + f", prefix={json.dumps(v.prefix)}, columns={json.dumps(list(v.columns))})"
+            + f", prefix={json.dumps(v.prefix)}, columns={v.columns_jinja()})"
             for v in self.views
         )
         return (
@@ -85,6 +98,58 @@ def parse_features(spec: str, manifest: Manifest, prefixes: dict[str, str]) -> t
             " give each its own with --prefix VIEW@N=PREFIX."
         )
     return tuple(ViewRequest(v, tuple(cols), p) for v, cols, p in grouped.values())
+
+
+def declared_views(manifest: Manifest, training_set: TrainingSetSpec) -> tuple[ViewRequest, ...]:
+    """The views, versions, columns and prefixes a training-set model joins, read from its
+    `fstore.feature_view(name, columns, version=, prefix=)` entries (parsed from its Jinja SQL, not run), and
+    resolved through the same names and versions the macro resolves (no version: the latest)."""
+    node = training_set.node
+    try:
+        tree = _JINJA.parse(node.raw_code or "")
+    except jinja2.TemplateSyntaxError as exc:
+        raise FsyncError(f"training set {node.label}: cannot read its SQL ({exc}).") from None
+    found: list[ViewRequest] = []
+    for call in tree.find_all(jinja2.nodes.Call):
+        target = call.node
+        if not (
+            isinstance(target, jinja2.nodes.Getattr)
+            and target.attr == "feature_view"
+            and isinstance(target.node, jinja2.nodes.Name)
+            and target.node.name == "fstore"
+        ):
+            continue
+        args: dict[str, Any] = {}
+        try:
+            for name, arg in zip(("name", "columns", "version", "prefix"), call.args, strict=False):
+                args[name] = arg.as_const()
+            for kw in call.kwargs:
+                args[kw.key] = kw.value.as_const()
+        except jinja2.nodes.Impossible:
+            raise FsyncError(
+                f"training set {node.label}: an fstore.feature_view(...) entry has an argument that is not a"
+                " literal; fsync reads the views of a training set from literal names, versions, prefixes"
+                " and columns."
+            ) from None
+        version = args.get("version")
+        view = manifest.view(str(args.get("name")) + (f"@{int(version)}" if version is not None else ""))
+        columns = args.get("columns") or []
+        if isinstance(columns, dict):
+            names, renamed = tuple(str(c) for c in columns), tuple(str(c) for c in columns.values())
+        else:
+            names, renamed = tuple(str(c) for c in columns), ()
+        for c in names:
+            manifest.feature(f"{view.label}:{c}")  # a column that is not a feature of the view: an error
+        found.append(ViewRequest(view, names, str(args.get("prefix") or ""), renamed))
+    if not found:
+        raise FsyncError(
+            f"training set {node.label} has no fstore.feature_view(...) entries, so fsync cannot tell which"
+            " views it joins; build its feature_views with fstore.feature_view (docs/registry.md)."
+        )
+    return tuple(found)
+
+
+_JINJA = jinja2.Environment(extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"])
 
 
 def labels_expression(labels: str, manifest: Manifest, warehouse: str) -> tuple[str, Path | None]:

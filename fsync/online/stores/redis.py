@@ -4,6 +4,7 @@ bookkeeping field `__m` (fsync/online/stores/base.py), replaced atomically by a 
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -13,7 +14,17 @@ import msgpack
 import redis
 
 from fsync.errors import FsyncError, InfraUnavailable
-from fsync.online.stores.base import META, Batch, OnlineStore, Record, decode_record
+from fsync.online.stores.base import (
+    LOG_MAX_ENTRIES,
+    META,
+    Batch,
+    LogEntry,
+    OnlineStore,
+    RawRow,
+    Record,
+    ViewRead,
+    decode_record,
+)
 from fsync.redact import redact_url
 
 T = TypeVar("T")
@@ -55,6 +66,30 @@ end
 return {res[1], deleted}
 """
 
+# The read path with the served-value log: KEYS[1] the log stream, then every hash key, view after view.
+# ARGV: MAXLEN of the stream, the request header (msgpack), the number of views, then per view: its number
+# of entities, its number of fields and the fields (`__m` last). HMGETs every key, appends one stream entry
+# holding the header and the rows read (cmsgpack) and returns the rows: the log is exactly what was served,
+# at no extra round trip.
+_READ_AND_LOG = """
+local out = {}
+local k, a = 2, 4
+for v = 1, tonumber(ARGV[3]) do
+  local nkeys, nfields = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  local fields = {}
+  for f = 1, nfields do fields[f] = ARGV[a + 1 + f] end
+  a = a + 2 + nfields
+  local rows = {}
+  for e = 1, nkeys do
+    rows[e] = redis.call('HMGET', KEYS[k], unpack(fields))
+    k = k + 1
+  end
+  out[v] = rows
+end
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'h', ARGV[2], 'r', cmsgpack.pack(out))
+return out
+"""
+
 _RETRYABLE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
 
 
@@ -66,6 +101,7 @@ class RedisStore(OnlineStore):
         retries: int = 3,
         backoff_s: float = 0.5,
         timeout_s: float = 10.0,
+        log_max_entries: int = LOG_MAX_ENTRIES,
     ) -> None:
         self.url_redacted = redact_url(url)
         self.prefix = prefix
@@ -82,6 +118,12 @@ class RedisStore(OnlineStore):
         self._conn: Any = None
         self._pending: list[tuple[list[str], bytes]] = []
         self._delete_stale = self.r.register_script(_DELETE_STALE)
+        self._url, self._timeout_s = url, timeout_s
+        self.log_max_entries = log_max_entries
+        self._read_conn: Any = None  # the serving read path's own connection (one request at a time)
+        self._read_lock = threading.Lock()
+        self._read_and_log_sha: str | None = None
+        self._raw: redis.Redis | None = None  # binary replies, for the log stream
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         """Bounded retries with exponential backoff; every retried operation is idempotent."""
@@ -172,6 +214,92 @@ class RedisStore(OnlineStore):
             return [decode_record(r.pop(META, None), r) if r else None for r in replies]
         return [decode_record(r[-1], dict(zip(wanted, r[:-1], strict=True))) for r in replies]
 
+    # -- the read path of serving: hand-packed RESP on one kept connection, hiredis-parsed replies -------
+    def log_key(self) -> str:
+        return f"{self.prefix}:__served"
+
+    def read_many(self, reads: Sequence[ViewRead], log: bytes | None = None) -> list[list[RawRow]]:
+        try:
+            return self._read_many(reads, log)
+        except redis.ResponseError as exc:
+            raise FsyncError(f"Redis at {self.url_redacted} refused a read: {exc}") from None
+
+    def _read_many(self, reads: Sequence[ViewRead], log: bytes | None) -> list[list[RawRow]]:
+        keyed = [([self.key(r.view, e) for e in r.entities], [*r.fields, META]) for r in reads]
+        if not any(keys for keys, _ in keyed) and log is None:
+            return [[] for _ in reads]
+        if log is None:
+            commands = b"".join(_pack(["HMGET", k, *fields]) for keys, fields in keyed for k in keys)
+            n = sum(len(keys) for keys, _ in keyed)
+            flat = self._call("read", lambda: self._roundtrip(commands, n))
+            out, i = [], 0
+            for keys, _ in keyed:
+                out.append(flat[i : i + len(keys)])
+                i += len(keys)
+            return out
+        args: list[str | bytes] = [str(self.log_max_entries), log, str(len(keyed))]
+        all_keys = [self.log_key()]
+        for keys, fields in keyed:
+            args += [str(len(keys)), str(len(fields)), *fields]
+            all_keys += keys
+        rows = self._call("read", lambda: self._eval_read_and_log(all_keys, args))
+        return [list(view_rows) for view_rows in rows]
+
+    def _connection(self) -> Any:
+        if self._read_conn is None:
+            self._read_conn = self.r.connection_pool.get_connection()
+        return self._read_conn
+
+    def _roundtrip(self, commands: bytes, replies: int) -> list[Any]:
+        """Send pipelined commands as one write, read their replies (a broken connection is dropped)."""
+        with self._read_lock:
+            conn = self._connection()
+            try:
+                conn.send_packed_command(commands, check_health=False)
+                out = [conn.read_response() for _ in range(replies)]
+            except BaseException:
+                self._read_conn = None
+                conn.disconnect()
+                self.r.connection_pool.release(conn)
+                raise
+        for reply in out:
+            if isinstance(reply, redis.ResponseError):
+                raise reply
+        return out
+
+    def _eval_read_and_log(self, keys: list[str], args: list[str | bytes]) -> Any:
+        for attempt in (0, 1):
+            if self._read_and_log_sha is None:
+                self._read_and_log_sha = str(self.r.script_load(_READ_AND_LOG))
+            command = _pack(["EVALSHA", self._read_and_log_sha, str(len(keys)), *keys, *args])
+            try:
+                return self._roundtrip(command, 1)[0]
+            except redis.exceptions.NoScriptError:  # the server restarted or flushed its scripts
+                if attempt:
+                    raise
+                self._read_and_log_sha = None
+        raise AssertionError("unreachable")
+
+    def _binary(self) -> redis.Redis:
+        if self._raw is None:
+            self._raw = redis.Redis.from_url(
+                self._url, socket_timeout=self._timeout_s, socket_connect_timeout=self._timeout_s
+            )
+        return self._raw
+
+    def log_entries(self, after: str | None, limit: int) -> list[LogEntry]:
+        start = f"({after}" if after else "-"
+        got = self._call("read log", lambda: self._binary().xrange(self.log_key(), start, "+", count=limit))
+        return [LogEntry(i.decode(), f[b"h"], f[b"r"]) for i, f in got]
+
+    def log_trim(self, upto: str) -> int:
+        ms, _, seq = upto.partition("-")
+        minid = f"{ms}-{int(seq or 0) + 1}"  # XTRIM MINID keeps ids >= minid
+        return int(self._call("trim log", lambda: self.r.xtrim(self.log_key(), minid=minid)))
+
+    def log_length(self) -> int:
+        return int(self._call("log length", lambda: self.r.xlen(self.log_key())))
+
     def scan(self, view: str) -> Iterator[tuple[str, Record]]:
         prefix = f"{self.prefix}:{view}:"
         keys = sorted(
@@ -232,6 +360,11 @@ class RedisStore(OnlineStore):
 
     def close(self) -> None:
         self._release(broken=bool(self._pending))
+        if self._read_conn is not None:
+            self.r.connection_pool.release(self._read_conn)
+            self._read_conn = None
+        if self._raw is not None:
+            self._raw.close()
         self.r.close()
 
 
