@@ -159,7 +159,7 @@ def labels_expression(labels: str, manifest: Manifest, warehouse: str) -> tuple[
         if not path.is_file():
             raise FsyncError(f"--labels file {path} does not exist.")
         if warehouse == "duckdb":
-            return json.dumps(_file_relation(path)), None
+            return json.dumps(file_relation(path)), None
         if warehouse == "postgres":
             return json.dumps(PG_TEMP_LABELS), path
         raise FsyncError(
@@ -281,7 +281,7 @@ def _pg_type(duckdb_type: str) -> str:
     return _TO_PG.get(duckdb_type, "text")
 
 
-def _file_relation(path: Path) -> str:
+def file_relation(path: Path) -> str:
     """DuckDB's reader of a label file: read_parquet(...) or read_csv_auto(...)."""
     reader = "read_parquet" if path.suffix.lower() in (".parquet", ".pq") else "read_csv_auto"
     return f"{reader}('" + str(path.resolve()).replace("'", "''") + "')"
@@ -292,19 +292,35 @@ def write_postgres(
 ) -> tuple[int, list[str], list[tuple[object, ...]]]:
     """Run on PostgreSQL (a label file is loaded into the temp table `pg_temp.fsync_labels` first); the result
     is staged in an in-memory DuckDB table with the same types and written like write_duckdb."""
+    labels = file_relation(labels_file) if labels_file is not None else None
+    local, count, columns = run_postgres(sql, dsn, labels)
+    try:
+        if out is None:
+            return count, columns, local.execute("select * from t").fetchall()
+        return _copy(local, "select * from t", out), columns, []
+    finally:
+        local.close()
+
+
+def run_postgres(
+    sql: str, dsn: str, labels: str | None, local: duckdb.DuckDBPyConnection | None = None
+) -> tuple[duckdb.DuckDBPyConnection, int, list[str]]:
+    """Run on PostgreSQL; `labels`, a relation of the local DuckDB connection (a file reader, or a registered
+    Arrow table), is loaded into `pg_temp.fsync_labels` first. Returns the local DuckDB connection holding the
+    result as table `t` with the same types, its row count and columns."""
     import duckdb
     import psycopg2
     from psycopg2.extras import execute_values
 
     con = open_postgres(dsn)
-    local = duckdb.connect()
+    local = local or duckdb.connect()
     try:
         with con.cursor() as cur:
-            if labels_file is not None:
-                described = local.execute(f"describe select * from {_file_relation(labels_file)}").fetchall()
+            if labels is not None:
+                described = local.execute(f"describe select * from {labels}").fetchall()
                 cols = ", ".join(f"{quote(name)} {_pg_type(str(dtype))}" for name, dtype, *_ in described)
                 cur.execute(f"create temp table fsync_labels ({cols})")
-                rows = local.execute(f"select * from {_file_relation(labels_file)}").fetchall()
+                rows = local.execute(f"select * from {labels}").fetchall()
                 execute_values(cur, "insert into pg_temp.fsync_labels values %s", rows, page_size=1000)
             try:
                 cur.execute(sql)
@@ -325,17 +341,17 @@ def write_postgres(
             else:
                 types.append(_TO_DUCKDB.get(name, "VARCHAR"))
         local.execute(
-            "create table t ("
+            "create or replace table t ("
             + ", ".join(f"{quote(c)} {t}" for c, t in zip(columns, types, strict=True))
             + ")"
         )
         if result:
             local.executemany(f"insert into t values ({', '.join('?' for _ in columns)})", result)
-        if out is None:
-            return len(result), columns, local.execute("select * from t").fetchall()
-        return _copy(local, "select * from t", out), columns, []
-    finally:
+        return local, len(result), columns
+    except BaseException:
         local.close()
+        raise
+    finally:
         con.close()
 
 

@@ -151,6 +151,9 @@ class OnlineStore(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
 
+    def ping(self) -> None:  # noqa: B027 - optional hook
+        """Check that the store answers (InfraUnavailable when not)."""
+
     # -- the read path of serving ------------------------------------------------------------------
     @abstractmethod
     def read_many(self, reads: Sequence[ViewRead], log: bytes | None = None) -> list[list[RawRow]]:
