@@ -27,14 +27,14 @@ PRESENT, NULL, MISSING, EXPIRED = "present", "null", "missing", "expired"
 
 def status(meta: str | None, values: Sequence[Any], now_us: int) -> tuple[str, int | None]:
     """The status of an (entity, view) at `now_us`, and its feature_ts in µs (None when never pushed):
-    `missing` (no record), `expired` (now past feature_ts + ttl), `null` (served, a requested value is NULL),
-    `present` (served, every requested value set)."""
+    `missing` (no record), `expired` (now past feature_ts + ttl), `null` (served, and every requested value
+    is NULL: the row exists and says "no value"), `present` (served, with at least one value)."""
     if meta is None:
         return MISSING, None
     ts, expires, _ = unpack_meta(meta)
     if expires < now_us:
         return EXPIRED, ts
-    return (NULL if any(v is None for v in values) else PRESENT), ts
+    return (NULL if values and all(v is None for v in values) else PRESENT), ts
 
 
 @dataclass(frozen=True)

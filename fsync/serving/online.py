@@ -1,10 +1,10 @@
 """Online reads: a service (or a list of features) planned once, then many entities x many views read in one
 round trip per store and decoded to typed values, with a status per (entity, view).
 
-Statuses (fsync.online.served_log.status, the one rule): `present`, `null` (served, and a requested value is
-NULL: a NULL value is a value), `missing` (never pushed), `expired` (`now` is past feature_ts + ttl; its
-values are not served). Feast's per-value statuses map from them: PRESENT, NULL_VALUE, NOT_FOUND,
-OUTSIDE_MAX_AGE.
+Statuses (fsync.online.served_log.status, the one rule): `present` (served), `null` (served, and every
+requested value is NULL: a NULL value is a value, not an absence), `missing` (never pushed), `expired` (`now`
+is past feature_ts + ttl; its values are not served). Feast's per-value statuses map from them: PRESENT,
+NULL_VALUE, NOT_FOUND, OUTSIDE_MAX_AGE.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from fsync.errors import FsyncError
+from fsync.manifest import FeatureViewSpec, Manifest
 from fsync.manifest.names import did_you_mean
 from fsync.online.encoding import decode_value, entity_key, type_family
 from fsync.online.served_log import EXPIRED, MISSING, NULL, PRESENT, LoggedView, pack_header, status
@@ -76,6 +77,16 @@ class OnlinePlan:
                 )
             )
         return cls(service, tuple(views), service.entity_columns, tuple(service.feature_names))
+
+    @classmethod
+    def for_view(
+        cls, manifest: Manifest, view: FeatureViewSpec, features: list[str] | None = None
+    ) -> OnlinePlan:
+        """The read of some features (default: all) of one view, columns named as the features."""
+        names = features or [c.name for c in view.features]
+        for name in names:
+            manifest.feature(f"{view.label}:{name}")  # an unknown feature: an error naming its view
+        return cls.of(FeatureService(None, (ViewRequest(view, tuple(names), ""),), 0.0, "features"))
 
     def key_families(self) -> dict[str, tuple[str, str]]:
         """Entity key column -> (its type family, the first view keyed by it)."""
