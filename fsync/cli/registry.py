@@ -15,6 +15,7 @@ from fsync.cli.options import json_option, project_options, warehouse_options
 from fsync.cli.output import echo_json
 from fsync.cli.runtime import Invocation, handle_errors, invocation
 from fsync.errors import FsyncError
+from fsync.project import chosen_target
 from fsync.registry.check import run_check
 from fsync.registry.discovery import list_views, search, show
 from fsync.registry.impact import impact
@@ -269,7 +270,10 @@ def training_set_cmd(
     request = Request(labels_expr, keys, label_timestamp, views)
     settings = run.settings
     sql = compile_sql(
-        request, run.project_dir.resolve(), settings.target or None, settings.profiles_dir or None
+        request,
+        run.project_dir.resolve(),
+        chosen_target(settings, run.project),
+        settings.profiles_dir or None,
     )
     if print_sql:
         click.echo(sql)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from fsync.errors import FsyncError
 from fsync.manifest import Manifest, load_manifest
 from fsync.online.stores import OnlineStore, open_store
-from fsync.project import DbtProject, load_project
+from fsync.project import DbtProject, chosen_target, load_project
 from fsync.registry.training_set import parse_features
 from fsync.serving.historical import HistoricalFeatures, Project
 from fsync.serving.online import EntityRows, OnlinePlan, OnlineResult, read
@@ -204,7 +204,7 @@ class FeatureStore:
         if self._historical is None:
             project = Project(
                 project_dir=Path(self.settings.project_dir),
-                target=self.settings.target or None,
+                target=chosen_target(self.settings, self.project),
                 profiles_dir=self.settings.profiles_dir or None,
                 cache_dir=self.project.target_path / "fsync" / "compiled",
             )

@@ -255,7 +255,7 @@ class RedisStore(OnlineStore):
         with self._read_lock:
             conn = self._connection()
             try:
-                conn.send_packed_command(commands, check_health=False)
+                conn.send_packed_command([commands], check_health=False)
                 out = [conn.read_response() for _ in range(replies)]
             except BaseException:
                 self._read_conn = None
@@ -295,7 +295,9 @@ class RedisStore(OnlineStore):
     def log_trim(self, upto: str) -> int:
         ms, _, seq = upto.partition("-")
         minid = f"{ms}-{int(seq or 0) + 1}"  # XTRIM MINID keeps ids >= minid
-        return int(self._call("trim log", lambda: self.r.xtrim(self.log_key(), minid=minid)))
+        return int(
+            self._call("trim log", lambda: self.r.xtrim(self.log_key(), minid=minid, approximate=False))
+        )
 
     def log_length(self) -> int:
         return int(self._call("log length", lambda: self.r.xlen(self.log_key())))
