@@ -176,7 +176,8 @@ class WarehouseDestination(Destination):
     def watermark(self) -> str | None:
         sql = f"select last_id from {self.marks} where destination = {'?' if self.kind == 'duckdb' else '%s'}"
         if self.kind == "duckdb":
-            row = self.con.execute(sql, [self.table]).fetchone()
+            found = self.con.execute(sql, [self.table]).fetchall()
+            row = found[0] if found else None
         else:
             with self.con.cursor() as cur:
                 cur.execute(sql, [self.table])

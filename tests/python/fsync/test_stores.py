@@ -183,7 +183,7 @@ def test_read_many_views_raw_rows_in_request_order(store: OnlineStore) -> None:
     )
     meta = f"{to_us(T)}:{to_us(T + timedelta(hours=1))}:1"
     assert rows == [
-        [["st", "n", None, meta], [None, None, None, None], ["ss", "i1", None, meta], ["st", "n", None, meta]],
+        [["st", "n", None, meta], [None] * 4, ["ss", "i1", None, meta], ["st", "n", None, meta]],
         [["f1.5", meta], [None, None]],
         [],
     ]
@@ -201,7 +201,8 @@ def test_read_many_with_log_records_exactly_what_was_served(store: OnlineStore) 
     for i in range(3):
         header = pack_header(f"req{i}", to_us(now), to_us(now), "svc", views, entities)
         served = store.read_many([ViewRead("a:v1", entities[0], ["x", "y"])], header)
-        assert served == store.read_many([ViewRead("a:v1", entities[0], ["x", "y"])])  # logging changes nothing
+        # logging changes nothing of what is read
+        assert served == store.read_many([ViewRead("a:v1", entities[0], ["x", "y"])])
         ids.append(store.log_entries(ids[-1] if ids else None, 10)[0].id)
     assert store.log_length() == 3 and ids == sorted(ids, key=log_id_key) and len(set(ids)) == 3
     entries = store.log_entries(None, 10)
