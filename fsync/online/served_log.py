@@ -29,12 +29,18 @@ def status(meta: str | None, values: Sequence[Any], now_us: int) -> tuple[str, i
     """The status of an (entity, view) at `now_us`, and its feature_ts in µs (None when never pushed):
     `missing` (no record), `expired` (now past feature_ts + ttl), `null` (served, and every requested value
     is NULL: the row exists and says "no value"), `present` (served, with at least one value)."""
+    state, ts = served_state(meta, now_us)
+    if state == PRESENT and values and all(v is None for v in values):
+        return NULL, ts
+    return state, ts
+
+
+def served_state(meta: str | None, now_us: int) -> tuple[str, int | None]:
+    """`status` before looking at the values: missing, expired, or present (null when they are all NULL)."""
     if meta is None:
         return MISSING, None
     ts, expires, _ = unpack_meta(meta)
-    if expires < now_us:
-        return EXPIRED, ts
-    return (NULL if values and all(v is None for v in values) else PRESENT), ts
+    return (EXPIRED if expires < now_us else PRESENT), ts
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from fsync.errors import FsyncError
 from fsync.manifest import FeatureViewSpec, Manifest
 from fsync.manifest.names import did_you_mean
-from fsync.online.encoding import decode_value, entity_key, type_family
-from fsync.online.served_log import EXPIRED, MISSING, NULL, PRESENT, LoggedView, pack_header, status
+from fsync.online.encoding import ColumnDecoder, column_decoder, entity_key, type_family
+from fsync.online.served_log import EXPIRED, MISSING, NULL, PRESENT, LoggedView, pack_header, served_state
 from fsync.online.stores.base import OnlineStore, ViewRead
 from fsync.registry.training_set import ViewRequest
 from fsync.serving.services import FeatureService
@@ -43,6 +43,7 @@ class PlannedView:
     fields: tuple[str, ...]  # the stored features to read
     outputs: tuple[str, ...]  # their output column names
     types: tuple[str | None, ...]  # their contract data types
+    decoders: tuple[ColumnDecoder, ...]
     logged: LoggedView
 
     @property
@@ -73,6 +74,7 @@ class OnlinePlan:
                     fields=request.columns,
                     outputs=request.outputs,
                     types=tuple(types.get(c) for c in request.columns),
+                    decoders=tuple(column_decoder(types.get(c)) for c in request.columns),
                     logged=LoggedView(spec.name, spec.version, spec.store_id, request.columns),
                 )
             )
@@ -232,18 +234,21 @@ def read(
     feature_ts: dict[str, list[datetime | None]] = {}
     for view, view_rows in zip(plan.views, raw, strict=True):
         width = len(view.fields)
-        cols: list[list[Any]] = [[] for _ in range(width)]
-        states: list[str] = []
-        stamps: list[datetime | None] = []
-        for row in view_rows:
-            values = [None if v is None else decode_value(v) for v in row[:width]]
-            state, ts = status(row[width], values, now_us)
+        states, stamps, unserved = [], [], []
+        for i, row in enumerate(view_rows):
+            state, ts = served_state(row[width], now_us)
             states.append(state)
             stamps.append(None if ts is None else from_us(ts))
-            if state in (EXPIRED, MISSING):
-                values = [None] * width
-            for j in range(width):
-                cols[j].append(values[j])
+            if state != PRESENT:
+                unserved.append(i)
+        cols = [decode([row[j] for row in view_rows]) for j, decode in enumerate(view.decoders)]
+        for i in unserved:  # never pushed, or expired: no value is served
+            for col in cols:
+                col[i] = None
+        if width:
+            for i, state in enumerate(states):
+                if state == PRESENT and all(col[i] is None for col in cols):
+                    states[i] = NULL  # served, and every value NULL (served_log.status, the one rule)
         for name, col in zip(view.outputs, cols, strict=True):
             out[name] = col
         statuses[view.label] = states

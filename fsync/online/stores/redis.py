@@ -3,6 +3,7 @@ bookkeeping field `__m` (fsync/online/stores/base.py), replaced atomically by a 
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -229,7 +230,7 @@ class RedisStore(OnlineStore):
         if not any(keys for keys, _ in keyed) and log is None:
             return [[] for _ in reads]
         if log is None:
-            commands = b"".join(_pack(["HMGET", k, *fields]) for keys, fields in keyed for k in keys)
+            commands = b"".join(_hmgets(keys, fields) for keys, fields in keyed)
             n = sum(len(keys) for keys, _ in keyed)
             flat = self._call("read", lambda: self._roundtrip(commands, n))
             out, i = [], 0
@@ -376,6 +377,24 @@ def _pack(args: list[str | bytes]) -> bytes:
     for arg in args:
         data = arg if isinstance(arg, bytes) else arg.encode()
         parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
+@functools.lru_cache(maxsize=1024)
+def _hmget_parts(fields: tuple[str, ...]) -> tuple[bytes, bytes]:
+    tail = b"".join(b"$%d\r\n%s\r\n" % (len(f), f) for f in (x.encode() for x in fields))
+    return b"*%d\r\n$5\r\nHMGET\r\n" % (len(fields) + 2), tail
+
+
+def _hmgets(keys: list[str], fields: list[str]) -> bytes:
+    """RESP of `HMGET key fields...` for each key: the fields are packed once, not once per key."""
+    if not keys:
+        return b""
+    head, tail = _hmget_parts(tuple(fields))
+    parts = []
+    for key in keys:
+        data = key.encode()
+        parts.append(b"%s$%d\r\n%s\r\n%s" % (head, len(data), data, tail))
     return b"".join(parts)
 
 
