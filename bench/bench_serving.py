@@ -283,10 +283,12 @@ def historical(work: Path, labels_n: int, reps: int) -> dict[str, float]:
     target = work / "demo-target"
     dbt = str(Path(sys.executable).parent / "dbt")
     for step in ("deps", "seed", "build"):
-        args = [dbt, step, "--project-dir", str(demo), "--target-path", str(target), "--log-path", str(work / "logs")]
+        args = [dbt, step, "--project-dir", str(demo)]
         if step != "deps":
-            args += ["--target", "duckdb"]
-        subprocess.run(args, cwd=demo, env=env, check=True, capture_output=True)
+            args += ["--target", "duckdb", "--target-path", str(target), "--log-path", str(work / "logs")]
+        proc = subprocess.run(args, cwd=demo, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"dbt {step} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
     rng = random.Random(5)
     start = datetime(2024, 1, 1)
     users = list(range(1000, 1300))

@@ -53,26 +53,37 @@ class LoggedView:
     fields: tuple[str, ...]
 
 
-def pack_header(
-    request_id: str,
-    served_at_us: int,
-    now_us: int,
-    service: str | None,
-    views: Sequence[LoggedView],
-    entities: Sequence[Sequence[str]],
-) -> bytes:
-    """The header of a log entry: the request, the views and the entity keys read of each."""
+def pack_views(service: str | None, views: Sequence[LoggedView]) -> bytes:
+    """The part of a log header that is the same for every read of a service (packed once per plan)."""
     return msgpack.packb(
         {
             "format": FORMAT,
-            "request_id": request_id,
-            "served_at_us": served_at_us,
-            "now_us": now_us,
             "service": service,
             "views": [[v.name, v.version, v.store_id, list(v.fields)] for v in views],
-            "entities": [list(e) for e in entities],
         }
     )
+
+
+def pack_header(
+    views: bytes, request_id: str, served_at_us: int, now_us: int, entities: Sequence[Sequence[str]]
+) -> bytes:
+    """The header of a log entry: the packed views (pack_views), then the request and the entity keys read
+    of each view (two msgpack objects, one after the other)."""
+    return views + msgpack.packb([request_id, served_at_us, now_us, entities])
+
+
+def unpack_header(header: bytes) -> dict[str, Any]:
+    unpacker = msgpack.Unpacker()
+    unpacker.feed(header)
+    views = next(unpacker)
+    request_id, served_at_us, now_us, entities = next(unpacker)
+    return {
+        **views,
+        "request_id": request_id,
+        "served_at_us": served_at_us,
+        "now_us": now_us,
+        "entities": entities,
+    }
 
 
 @dataclass(frozen=True)
@@ -93,7 +104,7 @@ class ServedRow:
 
 
 def decode_entry(entry: LogEntry) -> Iterator[ServedRow]:
-    header = msgpack.unpackb(entry.header)
+    header = unpack_header(entry.header)
     rows: list[list[RawRow]] = msgpack.unpackb(entry.rows)
     now_us = int(header["now_us"])
     served_at, now = from_us(int(header["served_at_us"])), from_us(now_us)

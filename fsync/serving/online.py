@@ -9,7 +9,9 @@ NULL_VALUE, NOT_FOUND, OUTSIDE_MAX_AGE.
 
 from __future__ import annotations
 
-import uuid
+import itertools
+import secrets
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -19,7 +21,16 @@ from fsync.errors import FsyncError
 from fsync.manifest import FeatureViewSpec, Manifest
 from fsync.manifest.names import did_you_mean
 from fsync.online.encoding import ColumnDecoder, column_decoder, entity_key, type_family
-from fsync.online.served_log import EXPIRED, MISSING, NULL, PRESENT, LoggedView, pack_header, served_state
+from fsync.online.served_log import (
+    EXPIRED,
+    MISSING,
+    NULL,
+    PRESENT,
+    LoggedView,
+    pack_header,
+    pack_views,
+    served_state,
+)
 from fsync.online.stores.base import OnlineStore, ViewRead
 from fsync.registry.training_set import ViewRequest
 from fsync.serving.services import FeatureService
@@ -59,6 +70,7 @@ class OnlinePlan:
     views: tuple[PlannedView, ...]
     entity_columns: tuple[str, ...]
     feature_names: tuple[str, ...]
+    logged_views: bytes  # the constant part of a served-value log header (fsync.online.served_log)
 
     @classmethod
     def of(cls, service: FeatureService) -> OnlinePlan:
@@ -78,7 +90,8 @@ class OnlinePlan:
                     logged=LoggedView(spec.name, spec.version, spec.store_id, request.columns),
                 )
             )
-        return cls(service, tuple(views), service.entity_columns, tuple(service.feature_names))
+        logged = pack_views(service.name, [v.logged for v in views])
+        return cls(service, tuple(views), service.entity_columns, tuple(service.feature_names), logged)
 
     @classmethod
     def for_view(
@@ -195,10 +208,19 @@ def entity_columns(plan: OnlinePlan, rows: EntityRows) -> tuple[dict[str, list[A
     return out, n
 
 
+_REQUESTS = itertools.count(1)
+_PROCESS = secrets.token_hex(6)
+
+
+def _request_id() -> str:
+    """A request id unique across processes: this process's random prefix and a counter."""
+    return f"{_PROCESS}-{next(_REQUESTS)}"
+
+
 def now_us_of(now: datetime | str | None) -> int:
     """`now` (a datetime, naive = UTC, or ISO text; None: the wall clock) in µs since the epoch."""
     if now is None:
-        return to_us(datetime.now(UTC).replace(tzinfo=None))
+        return time.time_ns() // 1000
     if isinstance(now, str):
         try:
             now = datetime.fromisoformat(now.strip().replace("Z", "+00:00"))
@@ -224,10 +246,8 @@ def read(
     reads = [ViewRead(v.request.view.store_id, k, v.fields) for v, k in zip(plan.views, keys, strict=True)]
     header = None
     if log:
-        request_id = request_id or uuid.uuid4().hex
-        served_at = to_us(datetime.now(UTC).replace(tzinfo=None))
-        logged = [v.logged for v in plan.views]
-        header = pack_header(request_id, served_at, now_us, plan.service.name, logged, keys)
+        request_id = request_id or _request_id()
+        header = pack_header(plan.logged_views, request_id, time.time_ns() // 1000, now_us, keys)
     raw = store.read_many(reads, header)
     out: dict[str, list[Any]] = dict(columns)
     statuses: dict[str, list[str]] = {}

@@ -158,8 +158,12 @@ class OnlineStore(ABC):
     @abstractmethod
     def read_many(self, reads: Sequence[ViewRead], log: bytes | None = None) -> list[list[RawRow]]:
         """Per read, per entity, the raw row (requested fields' stored text, then `__m`) of many views in one
-        round trip. With `log` (a msgpack request header), the same round trip appends one entry to the
-        served-value log: the header and exactly the rows returned."""
+        round trip. With `log` (a msgpack request header), one entry is appended to the served-value log:
+        the header and exactly the rows returned, at no round trip of its own (SQLite: at once; Redis: ahead
+        of the next round trip, or at flush_log() / close())."""
+
+    def flush_log(self) -> None:  # noqa: B027 - optional hook
+        """Append the served-value log entries still waiting for a round trip to the store."""
 
     @abstractmethod
     def log_entries(self, after: str | None, limit: int) -> list[LogEntry]:

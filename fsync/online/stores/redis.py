@@ -67,30 +67,6 @@ end
 return {res[1], deleted}
 """
 
-# The read path with the served-value log: KEYS[1] the log stream, then every hash key, view after view.
-# ARGV: MAXLEN of the stream, the request header (msgpack), the number of views, then per view: its number
-# of entities, its number of fields and the fields (`__m` last). HMGETs every key, appends one stream entry
-# holding the header and the rows read (cmsgpack) and returns the rows: the log is exactly what was served,
-# at no extra round trip.
-_READ_AND_LOG = """
-local out = {}
-local k, a = 2, 4
-for v = 1, tonumber(ARGV[3]) do
-  local nkeys, nfields = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-  local fields = {}
-  for f = 1, nfields do fields[f] = ARGV[a + 1 + f] end
-  a = a + 2 + nfields
-  local rows = {}
-  for e = 1, nkeys do
-    rows[e] = redis.call('HMGET', KEYS[k], unpack(fields))
-    k = k + 1
-  end
-  out[v] = rows
-end
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'h', ARGV[2], 'r', cmsgpack.pack(out))
-return out
-"""
-
 _RETRYABLE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
 
 
@@ -123,7 +99,7 @@ class RedisStore(OnlineStore):
         self.log_max_entries = log_max_entries
         self._read_conn: Any = None  # the serving read path's own connection (one request at a time)
         self._read_lock = threading.Lock()
-        self._read_and_log_sha: str | None = None
+        self._log_pending: list[bytes] = []  # XADDs of logged reads, sent ahead of the next round trip
         self._raw: redis.Redis | None = None  # binary replies, for the log stream
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
@@ -227,24 +203,38 @@ class RedisStore(OnlineStore):
 
     def _read_many(self, reads: Sequence[ViewRead], log: bytes | None) -> list[list[RawRow]]:
         keyed = [([self.key(r.view, e) for e in r.entities], [*r.fields, META]) for r in reads]
-        if not any(keys for keys, _ in keyed) and log is None:
-            return [[] for _ in reads]
-        if log is None:
-            commands = b"".join(_hmgets(keys, fields) for keys, fields in keyed)
-            n = sum(len(keys) for keys, _ in keyed)
-            flat = self._call("read", lambda: self._roundtrip(commands, n))
-            out, i = [], 0
-            for keys, _ in keyed:
-                out.append(flat[i : i + len(keys)])
-                i += len(keys)
-            return out
-        args: list[str | bytes] = [str(self.log_max_entries), log, str(len(keyed))]
-        all_keys = [self.log_key()]
-        for keys, fields in keyed:
-            args += [str(len(keys)), str(len(fields)), *fields]
-            all_keys += keys
-        rows = self._call("read", lambda: self._eval_read_and_log(all_keys, args))
-        return [list(view_rows) for view_rows in rows]
+        commands = b"".join(_hmgets(keys, fields) for keys, fields in keyed)
+        n = sum(len(keys) for keys, _ in keyed)
+        flat = self._call("read", lambda: self._roundtrip(commands, n)) if n else []
+        out, i = [], 0
+        for keys, _ in keyed:
+            out.append(flat[i : i + len(keys)])
+            i += len(keys)
+        if log is not None:
+            # The entry holds exactly the rows returned; it rides ahead of the next round trip to Redis (the
+            # next read, or flush_log()): logging costs no round trip of its own.
+            entry = _pack(
+                [
+                    "XADD",
+                    self.log_key(),
+                    "MAXLEN",
+                    "~",
+                    str(self.log_max_entries),
+                    "*",
+                    "h",
+                    log,
+                    "r",
+                    msgpack.packb(out),
+                ]
+            )
+            with self._read_lock:
+                self._log_pending.append(entry)
+        return out
+
+    def flush_log(self) -> None:
+        """Append the log entries still waiting for a round trip (at most the last logged read's)."""
+        if self._log_pending:
+            self._call("write log", lambda: self._roundtrip(b"", 0))
 
     def _connection(self) -> Any:
         if self._read_conn is None:
@@ -252,34 +242,26 @@ class RedisStore(OnlineStore):
         return self._read_conn
 
     def _roundtrip(self, commands: bytes, replies: int) -> list[Any]:
-        """Send pipelined commands as one write, read their replies (a broken connection is dropped)."""
+        """Send the pending log entries and the pipelined commands as one write, read their replies (a
+        broken connection is dropped; the pending entries are sent again with the retry)."""
         with self._read_lock:
             conn = self._connection()
+            pending = len(self._log_pending)
             try:
-                conn.send_packed_command([commands], check_health=False)
+                payload = b"".join([*self._log_pending, commands]) if pending else commands
+                conn.send_packed_command([payload], check_health=False)
+                logged = [conn.read_response() for _ in range(pending)]
                 out = [conn.read_response() for _ in range(replies)]
             except BaseException:
                 self._read_conn = None
                 conn.disconnect()
                 self.r.connection_pool.release(conn)
                 raise
-        for reply in out:
+            del self._log_pending[:pending]
+        for reply in (*logged, *out):
             if isinstance(reply, redis.ResponseError):
                 raise reply
         return out
-
-    def _eval_read_and_log(self, keys: list[str], args: list[str | bytes]) -> Any:
-        for attempt in (0, 1):
-            if self._read_and_log_sha is None:
-                self._read_and_log_sha = str(self.r.script_load(_READ_AND_LOG))
-            command = _pack(["EVALSHA", self._read_and_log_sha, str(len(keys)), *keys, *args])
-            try:
-                return self._roundtrip(command, 1)[0]
-            except redis.exceptions.NoScriptError:  # the server restarted or flushed its scripts
-                if attempt:
-                    raise
-                self._read_and_log_sha = None
-        raise AssertionError("unreachable")
 
     def _binary(self) -> redis.Redis:
         if self._raw is None:
@@ -289,6 +271,7 @@ class RedisStore(OnlineStore):
         return self._raw
 
     def log_entries(self, after: str | None, limit: int) -> list[LogEntry]:
+        self.flush_log()
         start = f"({after}" if after else "-"
         got = self._call("read log", lambda: self._binary().xrange(self.log_key(), start, "+", count=limit))
         return [LogEntry(i.decode(), f[b"h"], f[b"r"]) for i, f in got]
@@ -301,6 +284,7 @@ class RedisStore(OnlineStore):
         )
 
     def log_length(self) -> int:
+        self.flush_log()
         return int(self._call("log length", lambda: self.r.xlen(self.log_key())))
 
     def scan(self, view: str) -> Iterator[tuple[str, Record]]:
@@ -363,6 +347,8 @@ class RedisStore(OnlineStore):
 
     def close(self) -> None:
         self._release(broken=bool(self._pending))
+        if self._log_pending:
+            self.flush_log()
         if self._read_conn is not None:
             self.r.connection_pool.release(self._read_conn)
             self._read_conn = None

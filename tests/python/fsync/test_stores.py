@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from fsync.online.encoding import encode_value
-from fsync.online.served_log import LoggedView, decode_entry, pack_header
+from fsync.online.served_log import LoggedView, decode_entry, pack_header, pack_views
 from fsync.online.stores.base import META, Batch, OnlineStore, ViewRead, log_id_key
 from fsync.online.stores.redis import RedisStore
 from fsync.timeutil import to_us
@@ -199,7 +199,7 @@ def test_read_many_with_log_records_exactly_what_was_served(store: OnlineStore) 
     assert store.log_length() == 0
     ids = []
     for i in range(3):
-        header = pack_header(f"req{i}", to_us(now), to_us(now), "svc", views, entities)
+        header = pack_header(pack_views("svc", views), f"req{i}", to_us(now), to_us(now), entities)
         served = store.read_many([ViewRead("a:v1", entities[0], ["x", "y"])], header)
         # logging changes nothing of what is read
         assert served == store.read_many([ViewRead("a:v1", entities[0], ["x", "y"])])
@@ -223,7 +223,8 @@ def test_read_many_with_log_records_exactly_what_was_served(store: OnlineStore) 
 
 
 def test_read_many_with_log_of_no_entities(store: OnlineStore) -> None:
-    header = pack_header("r", to_us(T), to_us(T), None, [LoggedView("a", None, "a:_", ("x",))], [[]])
+    views = pack_views(None, [LoggedView("a", None, "a:_", ("x",))])
+    header = pack_header(views, "r", to_us(T), to_us(T), [[]])
     assert store.read_many([ViewRead("a:_", [], ["x"])], header) == [[]]
     (entry,) = store.log_entries(None, 10)
     assert list(decode_entry(entry)) == []
