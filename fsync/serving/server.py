@@ -168,9 +168,11 @@ def create_app(fs: FeatureStore, reload_seconds: float | None = None) -> Starlet
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGHUP, _reload)
         watcher = asyncio.create_task(_watch()) if reload_seconds else None
+        flusher = asyncio.create_task(_flush())
         try:
             yield
         finally:
+            flusher.cancel()
             if watcher is not None:
                 watcher.cancel()
             fs.close()
@@ -182,6 +184,15 @@ def create_app(fs: FeatureStore, reload_seconds: float | None = None) -> Starlet
             print(f"fsync serve: reload failed, still serving the previous registry: {exc}", flush=True)
             return
         print(f"fsync serve: registry reloaded (manifest {fs.manifest.generated_at})", flush=True)
+
+    async def _flush() -> None:
+        """A logged read's entry rides ahead of the next read; when none comes, it is sent within 100 ms."""
+        while True:
+            await asyncio.sleep(0.1)
+            try:
+                fs.flush_log()
+            except FsyncError as exc:
+                print(f"fsync serve: the served-value log could not be written: {exc}", flush=True)
 
     async def _watch() -> None:
         path = fs.project.manifest_path

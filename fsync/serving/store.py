@@ -211,6 +211,12 @@ class FeatureStore:
             self._historical = HistoricalFeatures(self.manifest, project, self.warehouse)
         return self._historical.run(labels, views, label_ts, keys)
 
+    def flush_log(self) -> None:
+        """Append the served-value log entries still waiting for a round trip to the store (Redis sends a
+        logged read's entry ahead of the next one; `close()` and the HTTP server, every 100 ms, flush)."""
+        if self._store is not None:
+            self._store.flush_log()
+
     # -- lifecycle -----------------------------------------------------------------------------------------
     def close(self) -> None:
         if self._store is not None:

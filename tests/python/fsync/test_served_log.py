@@ -108,6 +108,7 @@ def test_export_is_exactly_once_across_sigkill(
             assert proc.returncode == 0, proc.communicate()[0]
         _reads(fs, rng, n, 25, served)  # the service keeps serving (and logging) between exports
         n += 25
+    fs.flush_log()  # the last logged read's entry rides ahead of the next round trip: send it now
     proc = _export(env, out, batch=50)
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, output
@@ -148,12 +149,15 @@ def test_logging_off_on_and_sampled_per_service(
         for _ in range(20):
             fs.get_online_features(rows, service="training_churn")  # no log declared: off
             fs.get_online_features(rows, features=["user_session_features:session_count_7d"])  # off
+        fs.flush_log()
         assert store.log_length() == 0
         fs.get_online_features(rows, service="training_churn", log=True)  # asked for
         fs.get_online_features(rows, service="churn_model", log=False)  # asked not to
+        fs.flush_log()
         assert store.log_length() == 1
         for _ in range(200):
             fs.get_online_features(rows, service="fraud_model")  # log: 0.5
+        fs.flush_log()
         assert 60 <= store.log_length() - 1 <= 140
     finally:
         store.close()

@@ -16,9 +16,11 @@ import pytest
 from fstore_testing.demo import DemoBuild
 from fstore_testing.redis_server import free_port, start_redis
 from fstore_testing.server import Server, start_server
+from fstore_testing.stores import open_store_from_env
 
 from fsync import FeatureStore
 from fsync.jsonvalue import jsonable
+from fsync.online.served_log import decode_entry
 
 LAST_DAY = datetime(2024, 12, 1, 12, 0)
 PASSWORD = "s3cr3t-Pa55"
@@ -183,3 +185,35 @@ def test_sighup_reloads_the_registry(served: tuple[Server, dict[str, str]]) -> N
     finally:
         manifest.write_text(original)
         server.proc.send_signal(signal.SIGHUP)
+
+
+def test_a_logged_service_logs_what_it_served(served: tuple[Server, dict[str, str]]) -> None:
+    server, env = served
+    status, body = server.request(
+        "POST",
+        "/get-online-features",
+        {
+            "feature_service": "churn_model",
+            "entities": {"user_id": [1150]},
+            "request_id": "http-1",
+            "now": "2024-12-01T12:00:00",
+        },
+    )
+    assert status == 200 and body["metadata"]["request_id"] == "http-1"  # churn_model has `log: true`
+    store = open_store_from_env(env)
+    try:
+        deadline, rows = time.monotonic() + 5, []
+        while time.monotonic() < deadline and not rows:  # sent within 100 ms when no other read comes
+            rows = [
+                r for e in store.log_entries(None, 1000) for r in decode_entry(e) if r.request_id == "http-1"
+            ]
+            time.sleep(0.05)
+    finally:
+        store.close()
+    assert [(r.service, r.view, r.entity_key) for r in rows] == [
+        ("churn_model", "user_purchase_features", "1150"),
+        ("churn_model", "user_session_features", "1150"),
+    ]
+    names = body["metadata"]["feature_names"]
+    served = rows[0].values["purchase_count_30d"]
+    assert served == body["results"][names.index("purchase__purchase_count_30d")]["values"][0]
