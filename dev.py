@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """One entry point for a fresh machine that has nothing but Python 3.11+.
 
-    python3 dev.py demo   # set up .venv, dbt seed + dbt build of examples/demo on DuckDB, print samples
+    python3 dev.py demo   # set up .venv, dbt seed + dbt build of examples/demo on DuckDB, print samples, push
+                          # the demo as of its last day and read one entity online through a feature service
     python3 dev.py test   # set up .venv, ruff, then the whole test suite (DuckDB, PostgreSQL, Redis)
 
 Everything else (dbt, DuckDB, the fsync CLI) is installed into ./.venv from pyproject.toml.
@@ -22,11 +23,12 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".fstore-installed"
 DEMO = ROOT / "examples" / "demo"
+DEMO_LAST_DAY = "2024-12-01T12:00:00"  # the demo's spine ends on 2024-12-01
 
 
-def _run(*cmd: str | Path, env: dict[str, str] | None = None) -> None:
+def _run(*cmd: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
-    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env)
+    result = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env)
     if result.returncode != 0:
         sys.exit(result.returncode)
 
@@ -61,10 +63,15 @@ def demo() -> None:
     ensure_venv()
     ensure_profiles()
     env = tool_env()
+    # dbt runs in the project directory, so the profile's relative DuckDB path (fstore.duckdb) is
+    # examples/demo/fstore.duckdb, where fsync looks for it too.
     for step in ("deps", "seed", "build"):
         target = ("--target", "duckdb") if step != "deps" else ()
-        _run(BIN / "dbt", step, "--project-dir", DEMO, *target, env=env)
+        _run(BIN / "dbt", step, "--project-dir", DEMO, *target, env=env, cwd=DEMO)
     _run(BIN / "python", DEMO / "scripts" / "show_demo.py", env=env)
+    # The whole loop: publish the demo as it stood on its last day, then read it back through a service.
+    _run(BIN / "fsync", "push", "--project-dir", DEMO, "--as-of", DEMO_LAST_DAY, env=env, cwd=DEMO)
+    _run(BIN / "python", DEMO / "scripts" / "online_demo.py", DEMO_LAST_DAY, env=env, cwd=DEMO)
 
 
 def test() -> None:
