@@ -47,8 +47,16 @@ from fsync.online.stores.redis import RedisStore  # noqa: E402
 from fsync.warehouse import DuckDBReader  # noqa: E402
 
 FEATURES = {
-    "f_d0": "double", "f_d1": "double", "f_d2": "double", "f_d3": "double", "f_i0": "bigint",
-    "f_i1": "bigint", "f_i2": "bigint", "f_s0": "varchar", "f_s1": "varchar", "f_b0": "boolean",
+    "f_d0": "double",
+    "f_d1": "double",
+    "f_d2": "double",
+    "f_d3": "double",
+    "f_i0": "bigint",
+    "f_i1": "bigint",
+    "f_i2": "bigint",
+    "f_s0": "varchar",
+    "f_s1": "varchar",
+    "f_b0": "boolean",
 }
 VIEWS = ("bench_a", "bench_b")
 PREFIX = "bench"
@@ -63,8 +71,9 @@ def make_warehouse(path: Path, n: int, now: datetime) -> None:
                  timestamp '{now - timedelta(days=1)}' + to_microseconds(cast(hash(range, {salt}) % 3600000000
                    as bigint)) as feature_ts,
                  (hash(range, 1) % 100000) / 7.0 as f_d0, (hash(range, 2) % 100000) / 3.0 as f_d1,
-                 cast((hash(range, 3) % 1000) * 0.25 as double) as f_d2, (hash(range, 4) % 997) / 11.0 as f_d3,
-                 cast(hash(range, 5) % 100000 as bigint) as f_i0, cast(hash(range, 6) % 1000 as bigint) as f_i1,
+                 cast((hash(range, 3) % 1000) * 0.25 as double) as f_d2,
+                 (hash(range, 4) % 997) / 11.0 as f_d3, cast(hash(range, 5) % 100000 as bigint) as f_i0,
+                 cast(hash(range, 6) % 1000 as bigint) as f_i1,
                  cast(range % 31 as bigint) as f_i2, 'country_' || (range % 200) as f_s0,
                  'segment_' || (hash(range, 7) % 50) as f_s1, range % 3 = 0 as f_b0
           from range({n})""")
@@ -78,13 +87,23 @@ def write_artifacts(target: Path) -> None:
     for view in VIEWS:
         columns = {"user_id": "bigint", "feature_ts": "timestamp", **FEATURES}
         nodes[f"model.bench.{view}"] = {
-            "unique_id": f"model.bench.{view}", "resource_type": "model", "name": view, "database": "wh",
-            "schema": "main", "alias": view,
+            "unique_id": f"model.bench.{view}",
+            "resource_type": "model",
+            "name": view,
+            "database": "wh",
+            "schema": "main",
+            "alias": view,
             "config": {
-                "meta": {"feature_view": {
-                    "entity_keys": ["user_id"], "timestamp": "feature_ts", "ttl": "7d", "freshness_sla": "1d",
-                    "owner": "bench@example.com", "online": True,
-                }},
+                "meta": {
+                    "feature_view": {
+                        "entity_keys": ["user_id"],
+                        "timestamp": "feature_ts",
+                        "ttl": "7d",
+                        "freshness_sla": "1d",
+                        "owner": "bench@example.com",
+                        "online": True,
+                    }
+                },
                 "contract": {"enforced": True},
             },
             "columns": {c: {"name": c, "data_type": t} for c, t in columns.items()},
@@ -93,24 +112,43 @@ def write_artifacts(target: Path) -> None:
         f"fstore.feature_view('{v}', prefix='{v[-1]}__', columns={list(FEATURES)})" for v in VIEWS
     )
     nodes["model.bench.bench_training"] = {
-        "unique_id": "model.bench.bench_training", "resource_type": "model", "name": "bench_training",
-        "schema": "main", "alias": "bench_training",
-        "config": {"meta": {"training_set": {
-            "label_timestamp": "label_ts", "feature_timestamps": ["a__feature_ts", "b__feature_ts"],
-        }}},
+        "unique_id": "model.bench.bench_training",
+        "resource_type": "model",
+        "name": "bench_training",
+        "schema": "main",
+        "alias": "bench_training",
+        "config": {
+            "meta": {
+                "training_set": {
+                    "label_timestamp": "label_ts",
+                    "feature_timestamps": ["a__feature_ts", "b__feature_ts"],
+                }
+            }
+        },
         "raw_code": "{{ fstore.point_in_time_join(labels=ref('labels'), entity_keys=['user_id'],"
-                    f" feature_views=[{entries}]) }}}}",
+        f" feature_views=[{entries}]) }}}}",
         "depends_on": {"nodes": [f"model.bench.{v}" for v in VIEWS]},
     }
-    (target / "manifest.json").write_text(json.dumps({
-        "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
-                     "adapter_type": "duckdb", "generated_at": "bench"},
-        "nodes": nodes,
-    }))
-    (target / "run_results.json").write_text(json.dumps({
-        "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json"},
-        "results": [{"unique_id": u, "status": "success"} for u in nodes],
-    }))
+    (target / "manifest.json").write_text(
+        json.dumps(
+            {
+                "metadata": {
+                    "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
+                    "adapter_type": "duckdb",
+                    "generated_at": "bench",
+                },
+                "nodes": nodes,
+            }
+        )
+    )
+    (target / "run_results.json").write_text(
+        json.dumps(
+            {
+                "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json"},
+                "results": [{"unique_id": u, "status": "success"} for u in nodes],
+            }
+        )
+    )
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -133,7 +171,9 @@ def round_robin(measures: dict[str, Callable[[], Any]], reps: int) -> dict[str, 
     return times
 
 
-def online(url: str, work: Path, n: int, reps: int) -> tuple[dict[str, list[float]], dict[str, float], FeatureStore]:
+def online(
+    url: str, work: Path, n: int, reps: int
+) -> tuple[dict[str, list[float]], dict[str, float], FeatureStore]:
     now = datetime.now(UTC).replace(tzinfo=None)
     db = work / "wh.duckdb"
     make_warehouse(db, n, now)
@@ -151,8 +191,14 @@ def online(url: str, work: Path, n: int, reps: int) -> tuple[dict[str, list[floa
     rng = random.Random(9)
     one = [rng.randrange(n) for _ in range(reps + 100)]
     batches = [[rng.randrange(n) for _ in range(100)] for _ in range(64)]
-    fs = FeatureStore(work, target_path=work / "target", store="redis", redis_url=url, key_prefix=PREFIX,
-                      duckdb_path=str(db))
+    fs = FeatureStore(
+        work,
+        target_path=work / "target",
+        store="redis",
+        redis_url=url,
+        key_prefix=PREFIX,
+        duckdb_path=str(db),
+    )
     features_a = [f"bench_a:{f}" for f in FEATURES]
     it = {"one": 0, "batch": 0}
 
@@ -209,11 +255,20 @@ def http_bench(work: Path, url: str, db: Path, reps: int, seconds: float) -> dic
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("FSYNC_", "DBT_"))},
-        "PYTHONPATH": str(ROOT), "FSYNC_STORE": "redis", "FSYNC_REDIS_URL": url, "FSYNC_KEY_PREFIX": PREFIX,
-        "FSYNC_PROJECT_DIR": str(work), "FSYNC_TARGET_PATH": str(work / "target"), "FSYNC_DUCKDB_PATH": str(db),
+        "PYTHONPATH": str(ROOT),
+        "FSYNC_STORE": "redis",
+        "FSYNC_REDIS_URL": url,
+        "FSYNC_KEY_PREFIX": PREFIX,
+        "FSYNC_PROJECT_DIR": str(work),
+        "FSYNC_TARGET_PATH": str(work / "target"),
+        "FSYNC_DUCKDB_PATH": str(db),
     }
-    proc = subprocess.Popen([sys.executable, "-m", "fsync", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fsync", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     body = json.dumps({"feature_service": "bench_training", "entities": {"user_id": [17]}}).encode()
     headers = {"Content-Type": "application/json"}
     try:
@@ -278,8 +333,12 @@ def historical(work: Path, labels_n: int, reps: int) -> dict[str, float]:
     profiles = work / "profiles"
     profiles.mkdir(exist_ok=True)
     shutil.copy(ROOT / "profiles.example.yml", profiles / "profiles.yml")
-    env = {**os.environ, "FSTORE_DUCKDB_PATH": str(db), "DBT_PROFILES_DIR": str(profiles),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {
+        **os.environ,
+        "FSTORE_DUCKDB_PATH": str(db),
+        "DBT_PROFILES_DIR": str(profiles),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
     target = work / "demo-target"
     dbt = str(Path(sys.executable).parent / "dbt")
     for step in ("deps", "seed", "build"):
@@ -292,10 +351,12 @@ def historical(work: Path, labels_n: int, reps: int) -> dict[str, float]:
     rng = random.Random(5)
     start = datetime(2024, 1, 1)
     users = list(range(1000, 1300))
-    labels = pa.table({
-        "user_id": [rng.choice(users) for _ in range(labels_n)],
-        "label_ts": [start + timedelta(seconds=rng.randrange(330 * 86400)) for _ in range(labels_n)],
-    })
+    labels = pa.table(
+        {
+            "user_id": [rng.choice(users) for _ in range(labels_n)],
+            "label_ts": [start + timedelta(seconds=rng.randrange(330 * 86400)) for _ in range(labels_n)],
+        }
+    )
     os.environ.update({"FSTORE_DUCKDB_PATH": str(db), "DBT_PROFILES_DIR": str(profiles)})
     fs = FeatureStore(demo, target_path=target, duckdb_path=str(db), sqlite_path=str(work / "o.sqlite"))
     t0 = time.perf_counter()
@@ -349,17 +410,26 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
 
     ms = {k: (pct(v, 0.5) * 1000, pct(v, 0.99) * 1000) for k, v in times.items()}
-    print(f"online: {args.entities:,} entities x 2 views x 10 features, private redis-server, {args.reps:,} calls each"
-          f" (round-robin), redis-py {redis.__version__} (hiredis: {redis.utils.HIREDIS_AVAILABLE})")
+    print(
+        f"online: {args.entities:,} entities x 2 views x 10 features, private redis-server,"
+        f" {args.reps:,} calls each (round-robin), redis-py {redis.__version__}"
+        f" (hiredis: {redis.utils.HIREDIS_AVAILABLE})"
+    )
     print("| measure | p50 ms | p99 ms |\n|---|---:|---:|")
     for name, (p50, p99) in ms.items():
         print(f"| {name} | {p50:.3f} | {p99:.3f} |")
-    print(f"| HTTP `fsync serve`, 1 entity (service, 2 views), 1 client | {web['p50'] * 1000:.3f} |"
-          f" {web['p99'] * 1000:.3f} |")
-    print(f"\nHTTP throughput, 8 concurrent keep-alive clients, {args.http_seconds:.0f} s: {web['rps8']:,.0f}"
-          f" requests/s ({web['n8']:,} requests)")
-    print(f"Redis memory: {memory['per_hash']:.0f} B per hash (MEMORY USAGE, one hash per entity and view of 10"
-          f" features); used_memory {memory['used_memory'] / memory['keys']:.0f} B per key overall")
+    print(
+        f"| HTTP `fsync serve`, 1 entity (service, 2 views), 1 client | {web['p50'] * 1000:.3f} |"
+        f" {web['p99'] * 1000:.3f} |"
+    )
+    print(
+        f"\nHTTP throughput, 8 concurrent keep-alive clients, {args.http_seconds:.0f} s: {web['rps8']:,.0f}"
+        f" requests/s ({web['n8']:,} requests)"
+    )
+    print(
+        f"Redis memory: {memory['per_hash']:.0f} B per hash (MEMORY USAGE, one hash per entity and view of 10"
+        f" features); used_memory {memory['used_memory'] / memory['keys']:.0f} B per key overall"
+    )
     r1 = ms["SDK 1 entity x 1 view"][1] / ms["raw HMGET, 1 key x 11 fields"][1]
     r100 = ms["SDK 100 entities x 2 views"][1] / ms["raw pipelined HMGET, 100 keys x 2 views"][1]
     log1 = ms["SDK 1 entity x 1 view, logged"][1] / ms["SDK 1 entity x 1 view"][1]
@@ -368,16 +438,23 @@ def main() -> int:
         ("SDK 1x1 p99 / raw HMGET p99", r1, "<= 1.5", r1 <= 1.5),
         ("SDK 1x1 p99 (ms)", ms["SDK 1 entity x 1 view"][1], "<= 0.5", ms["SDK 1 entity x 1 view"][1] <= 0.5),
         ("SDK 100x2 p99 / raw pipelined HMGET p99", r100, "<= 1.5", r100 <= 1.5),
-        ("SDK 100x2 p99 (ms)", ms["SDK 100 entities x 2 views"][1], "<= 3", ms["SDK 100 entities x 2 views"][1] <= 3),
+        (
+            "SDK 100x2 p99 (ms)",
+            ms["SDK 100 entities x 2 views"][1],
+            "<= 3",
+            ms["SDK 100 entities x 2 views"][1] <= 3,
+        ),
         ("logged / not logged, 1x1 p99", log1, "<= 1.2", log1 <= 1.2),
         ("logged / not logged, 100x2 p99", log100, "<= 1.2", log100 <= 1.2),
         ("HTTP 1 entity p99, 1 client (ms)", web["p99"] * 1000, "<= 3", web["p99"] * 1000 <= 3),
     ]
     if hist is not None:
         ratio = hist["sdk"] / hist["direct"]
-        print(f"\nhistorical (demo, training_churn, {args.labels:,} labels): first call {hist['first']:.2f} s"
-              f" (dbt compile), second call {hist['sdk']:.3f} s, the same SQL directly in DuckDB"
-              f" {hist['direct']:.3f} s; a second call of 500 labels {hist['small_second'] * 1000:.0f} ms")
+        print(
+            f"\nhistorical (demo, training_churn, {args.labels:,} labels): first call {hist['first']:.2f} s"
+            f" (dbt compile), second call {hist['sdk']:.3f} s, the same SQL directly in DuckDB"
+            f" {hist['direct']:.3f} s; a second call of 500 labels {hist['small_second'] * 1000:.0f} ms"
+        )
         checks.append(("historical 2nd call / same SQL in DuckDB (S)", ratio, "<= 1.2", ratio <= 1.2))
     print("\n| check | value | bar | result |\n|---|---:|---|---|")
     for name, value, bar, ok in checks:

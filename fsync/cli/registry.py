@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from fsync.cli.options import json_option, project_options, warehouse_options
 from fsync.cli.output import echo_json
 from fsync.cli.runtime import Invocation, handle_errors, invocation
 from fsync.errors import FsyncError
-from fsync.project import chosen_target
+from fsync.project import chosen_target, profiles_dir
 from fsync.registry.check import run_check
 from fsync.registry.discovery import list_views, search, show
 from fsync.registry.impact import impact
@@ -273,7 +274,7 @@ def training_set_cmd(
         request,
         run.project_dir.resolve(),
         chosen_target(settings, run.project),
-        settings.profiles_dir or None,
+        str(profiles_dir(settings, os.environ)),
     )
     if print_sql:
         click.echo(sql)

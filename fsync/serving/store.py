@@ -10,6 +10,7 @@ names or by service — with the registry loaded once and no registry work per r
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 from collections.abc import Mapping, Sequence
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from fsync.errors import FsyncError
 from fsync.manifest import Manifest, load_manifest
 from fsync.online.stores import OnlineStore, open_store
-from fsync.project import DbtProject, chosen_target, load_project
+from fsync.project import DbtProject, chosen_target, load_project, profiles_dir
 from fsync.registry.training_set import parse_features
 from fsync.serving.historical import HistoricalFeatures, Project
 from fsync.serving.online import EntityRows, OnlinePlan, OnlineResult, read
@@ -205,7 +206,7 @@ class FeatureStore:
             project = Project(
                 project_dir=Path(self.settings.project_dir),
                 target=chosen_target(self.settings, self.project),
-                profiles_dir=self.settings.profiles_dir or None,
+                profiles_dir=str(profiles_dir(self.settings, os.environ)),
                 cache_dir=self.project.target_path / "fsync" / "compiled",
             )
             self._historical = HistoricalFeatures(self.manifest, project, self.warehouse)
