@@ -37,7 +37,10 @@ import redis
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
+import bench_push  # noqa: E402  (the same data generator as the push benchmark)
+from bench_push import FEATURES  # noqa: E402
 from fstore_testing.redis_server import free_port, start_redis  # noqa: E402
 
 from fsync import FeatureStore  # noqa: E402
@@ -46,37 +49,16 @@ from fsync.online.push import PushOptions, push  # noqa: E402
 from fsync.online.stores.redis import RedisStore  # noqa: E402
 from fsync.warehouse import DuckDBReader  # noqa: E402
 
-FEATURES = {
-    "f_d0": "double",
-    "f_d1": "double",
-    "f_d2": "double",
-    "f_d3": "double",
-    "f_i0": "bigint",
-    "f_i1": "bigint",
-    "f_i2": "bigint",
-    "f_s0": "varchar",
-    "f_s1": "varchar",
-    "f_b0": "boolean",
-}
 VIEWS = ("bench_a", "bench_b")
 PREFIX = "bench"
 
 
 def make_warehouse(path: Path, n: int, now: datetime) -> None:
+    """bench_push's feature view (10 features, one row per entity), served here as two views."""
+    bench_push.make_warehouse(path, n, now)
     con = duckdb.connect(str(path))
-    for salt, view in enumerate(VIEWS):
-        con.execute(f"""
-          create or replace table main.{view} as
-          select range as user_id,
-                 timestamp '{now - timedelta(days=1)}' + to_microseconds(cast(hash(range, {salt}) % 3600000000
-                   as bigint)) as feature_ts,
-                 (hash(range, 1) % 100000) / 7.0 as f_d0, (hash(range, 2) % 100000) / 3.0 as f_d1,
-                 cast((hash(range, 3) % 1000) * 0.25 as double) as f_d2,
-                 (hash(range, 4) % 997) / 11.0 as f_d3, cast(hash(range, 5) % 100000 as bigint) as f_i0,
-                 cast(hash(range, 6) % 1000 as bigint) as f_i1,
-                 cast(range % 31 as bigint) as f_i2, 'country_' || (range % 200) as f_s0,
-                 'segment_' || (hash(range, 7) % 50) as f_s1, range % 3 = 0 as f_b0
-          from range({n})""")
+    for view in VIEWS:
+        con.execute(f"create or replace table main.{view} as select * from main.bench_fv")
     con.close()
 
 

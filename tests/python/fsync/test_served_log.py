@@ -94,12 +94,12 @@ def test_export_is_exactly_once_across_sigkill(
     fs = FeatureStore(env["FSYNC_PROJECT_DIR"], env=env)
     rng = random.Random(20261201)
     served: Served = {}
-    _reads(fs, rng, 0, 400, served)
+    _reads(fs, rng, 0, 600, served)
     out = tmp_path / "served"
-    kills, n = 0, 400
-    for _ in range(10):  # bounded: at most 10 interrupted exports, then one that runs to the end
+    kills, n = 0, 600
+    for _ in range(12):  # bounded: at most 12 interrupted exports, then one that runs to the end
         proc = _export(env, out)
-        time.sleep(rng.uniform(0.4, 2.0))
+        time.sleep(rng.uniform(0.3, 1.5))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)

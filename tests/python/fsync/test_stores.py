@@ -192,7 +192,10 @@ def test_read_many_views_raw_rows_in_request_order(store: OnlineStore) -> None:
 
 def test_read_many_with_log_records_exactly_what_was_served(store: OnlineStore) -> None:
     write(store, "a:v1", [record("1", {"x": 1, "y": None}), record("2", {"x": None, "y": None})])
-    write(store, "a:v1", [record("3", {"x": 3, "y": "old"}, ttl=timedelta(minutes=1))])
+    # expired at `now` below, but kept physically for an hour more (the store's clock is the wall clock)
+    offset = (to_us(datetime.now(UTC).replace(tzinfo=None)) - to_us(T)) // 1000 + 3_600_000
+    store.write("a:v1", batch([record("3", {"x": 3, "y": "old"}, ttl=timedelta(minutes=1))]), offset)
+    store.flush()
     views = [LoggedView("a", 1, "a:v1", ("x", "y"))]
     entities = [["1", "2", "3", "4"]]
     now = T + timedelta(minutes=30)
