@@ -3,6 +3,7 @@
 
     python3 dev.py demo   # set up .venv, dbt seed + dbt build of examples/demo on DuckDB, print samples
     python3 dev.py test   # set up .venv, ruff, then the whole test suite (DuckDB, PostgreSQL, Redis)
+    python3 dev.py docs   # regenerate docs/cli.md from the commands' --help
 
 Everything else (dbt, DuckDB, the fsync CLI) is installed into ./.venv from pyproject.toml.
 """
@@ -75,7 +76,16 @@ def test() -> None:
     _run(BIN / "python", "-m", "pytest", *sys.argv[2:], env=env)
 
 
-COMMANDS = {"demo": demo, "test": test}
+def docs() -> None:
+    """Regenerate docs/cli.md from the commands' --help (tests/python/test_docs.py checks it is current)."""
+    ensure_venv()
+    out = subprocess.run([str(BIN / "python"), "-m", "fsync.cli.reference"], cwd=ROOT, env=tool_env(),
+                         capture_output=True, text=True, check=True).stdout
+    (ROOT / "docs" / "cli.md").write_text(out)
+    print("wrote docs/cli.md")
+
+
+COMMANDS = {"demo": demo, "test": test, "docs": docs}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -109,8 +109,15 @@ def get_cmd(view: str, key: str, as_of: str | None, as_json: bool, **flags: Any)
         return 1
     values = {"feature_ts": record.feature_ts, **record.values}
     if as_json:
-        echo_json({"view": fv.label, "key": key, "found": True, "feature_ts": record.feature_ts,
-                   "values": record.values})
+        echo_json(
+            {
+                "view": fv.label,
+                "key": key,
+                "found": True,
+                "feature_ts": record.feature_ts,
+                "values": record.values,
+            }
+        )
     else:
         width = max(len(name) for name in values)
         for name, value in values.items():
