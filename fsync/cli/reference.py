@@ -33,7 +33,7 @@ def render_reference(main: click.Group) -> str:
     lines = [
         "# fsync command reference",
         "",
-        "Generated from `fsync --help` by `python3 dev.py docs` (fsync/cli/reference.py); do not edit by hand.",
+        "Generated from `fsync --help` by `python3 dev.py docs` (fsync/cli/reference.py); do not edit.",
         "",
         "## Exit codes",
         "",

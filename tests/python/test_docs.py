@@ -1,5 +1,5 @@
-"""Docs from one source: the CLI reference is the commands' own --help, and every public macro is documented once
-(macros/_macros.yml) with exactly the arguments its code takes, and the README's reference agrees."""
+"""Docs from one source: the CLI reference is the commands' own --help, and every public macro is documented
+once (macros/_macros.yml) with exactly the arguments its code takes, and the README's reference agrees."""
 
 from __future__ import annotations
 
@@ -51,14 +51,18 @@ def test_one_public_macro_per_file() -> None:
 
 
 def test_macros_yml_documents_every_public_macro_with_its_arguments() -> None:
-    documented = {m["name"]: m for m in yaml.safe_load((ROOT / "macros" / "_macros.yml").read_text())["macros"]}
+    documented = {
+        m["name"]: m for m in yaml.safe_load((ROOT / "macros" / "_macros.yml").read_text())["macros"]
+    }
     code = _public_macros()
     assert sorted(documented) == sorted(code), "macros/_macros.yml and the macro code list different macros"
     for name, (file, params) in code.items():
         entry = documented[name]
         assert entry.get("description"), f"{name} has no description in macros/_macros.yml"
         names = [a["name"] for a in entry.get("arguments") or []]
-        assert names == [p[0] for p in params], f"{name} ({file}): _macros.yml arguments {names} != code {params}"
+        assert names == [p[0] for p in params], (
+            f"{name} ({file}): _macros.yml arguments {names} != code {params}"
+        )
         for arg in entry.get("arguments") or []:
             assert arg.get("type") and arg.get("description"), f"{name}.{arg['name']}: type and description"
 
@@ -67,7 +71,9 @@ def test_readme_reference_signatures_match_the_code() -> None:
     readme = (ROOT / "README.md").read_text()
     headings = dict(re.findall(r"^### `(\w+)\((.*)\)`$", readme, re.M))
     code = {n: p for n, (_, p) in _public_macros().items() if not n.startswith("test_")}
-    assert sorted(headings) == sorted(code), "the README's macro reference lists different macros than the code"
+    assert sorted(headings) == sorted(code), (
+        "the README's macro reference lists different macros than the code"
+    )
     for name, params in code.items():
         written = ", ".join(a if d is None else f"{a}={d}" for a, d in params)
         assert headings[name] == written, f"README: `{name}({headings[name]})`, code: `{name}({written})`"

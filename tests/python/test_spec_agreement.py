@@ -1,8 +1,8 @@
 """dbt and fsync accept and reject exactly the same `meta.feature_view`, with the same message.
 
 A project of one feature view per case (good and bad metas) is parsed by the real dbt; the package's macro
-`fstore._feature_view_problems` (what `fstore.feature_view()` and the `validate_feature_views` hook raise) is
-evaluated on every case by `dbt run-operation`, and fsync's `FeatureViewSpec` parser on the same manifest. Both
+`fstore._feature_view_problems` (what `fstore.feature_view()` and the `validate_feature_views` hook raise)
+is evaluated on every case by `dbt run-operation`, and fsync's `FeatureViewSpec` parser on the same manifest. Both
 must give the same problem lines for every case, and no problem for the good ones. Then the raising paths:
 `dbt build` fails on the hook and `dbt compile` of a training set fails in `fstore.feature_view()`.
 """
@@ -21,8 +21,12 @@ from fstore_testing.dbt import PACKAGE_DIR, dbt_executable
 from fsync.manifest import load_manifest
 
 GOOD = {
-    "entity_keys": ["user_id"], "timestamp": "feature_ts", "ttl": "2d", "freshness_sla": "26h",
-    "owner": "ml@example.com", "online": True,
+    "entity_keys": ["user_id"],
+    "timestamp": "feature_ts",
+    "ttl": "2d",
+    "freshness_sla": "26h",
+    "owner": "ml@example.com",
+    "online": True,
 }
 
 
@@ -48,8 +52,14 @@ CASES: dict[str, tuple[Any, bool, list[str]]] = {
     "typo_tll": (_with(ttl=_DROP, tll="2d"), True, ["meta.feature_view.tll", "meta.feature_view.ttl"]),
     "unknown_description": (_with(description="x"), True, ["meta.feature_view.description"]),
     "missing_owner": (_with(owner=_DROP), True, ["meta.feature_view.owner"]),
-    "missing_everything": ({}, True, [f"meta.feature_view.{k}" for k in (
-        "entity_keys", "timestamp", "ttl", "freshness_sla", "owner", "online")]),
+    "missing_everything": (
+        {},
+        True,
+        [
+            f"meta.feature_view.{k}"
+            for k in ("entity_keys", "timestamp", "ttl", "freshness_sla", "owner", "online")
+        ],
+    ),
     "not_a_mapping": ("yes", True, ["meta.feature_view"]),
     "ttl_calendar": (_with(ttl="30 days"), True, ["meta.feature_view.ttl"]),
     "ttl_leading_zero": (_with(ttl="01d"), True, ["meta.feature_view.ttl"]),
@@ -66,16 +76,21 @@ CASES: dict[str, tuple[Any, bool, list[str]]] = {
     "owner_a_number": (_with(owner=42), True, ["meta.feature_view.owner"]),
     "online_a_string": (_with(online="yes"), True, ["meta.feature_view.online"]),
     "tags_a_string": (_with(tags="purchases"), True, ["meta.feature_view.tags"]),
-    "two_problems_sorted": (_with(ttl="1 month", zz=1, owner=_DROP), True,
-                            ["meta.feature_view.zz", "meta.feature_view.owner", "meta.feature_view.ttl"]),
+    "two_problems_sorted": (
+        _with(ttl="1 month", zz=1, owner=_DROP),
+        True,
+        ["meta.feature_view.zz", "meta.feature_view.owner", "meta.feature_view.ttl"],
+    ),
 }
 
 SQL = "select 1 as user_id, cast('2024-01-01' as timestamp) as feature_ts, null as created_ts, 1 as f\n"
 REPORT_MACRO = """
 {% macro report_feature_view_problems() %}
   {% set out = {} %}
-  {% for node in graph.nodes.values() if node.resource_type == 'model' and node.config.meta.feature_view is defined %}
-    {% do out.update({node.name: fstore._feature_view_problem_lines(node, fstore._feature_view_problems(node))}) %}
+  {% for node in graph.nodes.values()
+         if node.resource_type == 'model' and node.config.meta.feature_view is defined %}
+    {% set problems = fstore._feature_view_problems(node) %}
+    {% do out.update({node.name: fstore._feature_view_problem_lines(node, problems)}) %}
   {% endfor %}
   {{ print('FSTORE_PROBLEMS ' ~ tojson(out)) }}
 {% endmacro %}
@@ -99,16 +114,18 @@ def _project(root: Path) -> Path:
     models = []
     for name, (meta, enforced, _) in CASES.items():
         (project / "models" / f"{name}.sql").write_text(SQL)
-        models.append({
-            "name": name,
-            "config": {"contract": {"enforced": enforced}, "meta": {"feature_view": meta}},
-            "columns": [
-                {"name": "user_id", "data_type": "integer", "description": "key"},
-                {"name": "feature_ts", "data_type": "timestamp", "description": "ts"},
-                {"name": "created_ts", "data_type": "timestamp", "description": "created"},
-                {"name": "f", "data_type": "integer", "description": "a feature"},
-            ],
-        })
+        models.append(
+            {
+                "name": name,
+                "config": {"contract": {"enforced": enforced}, "meta": {"feature_view": meta}},
+                "columns": [
+                    {"name": "user_id", "data_type": "integer", "description": "key"},
+                    {"name": "feature_ts", "data_type": "timestamp", "description": "ts"},
+                    {"name": "created_ts", "data_type": "timestamp", "description": "created"},
+                    {"name": "f", "data_type": "integer", "description": "a feature"},
+                ],
+            }
+        )
     (project / "models" / "schema.yml").write_text(yaml.safe_dump({"version": 2, "models": models}))
     return project
 
@@ -116,7 +133,9 @@ def _project(root: Path) -> Path:
 def _dbt(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(dbt_executable()), *args, "--project-dir", str(project), "--profiles-dir", str(project)],
-        cwd=project, capture_output=True, text=True,
+        cwd=project,
+        capture_output=True,
+        text=True,
         env={"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "PATH": "/usr/bin:/bin", "HOME": str(project)},
     )
 
@@ -161,10 +180,19 @@ def test_dbt_build_and_compile_fail_on_a_bad_meta(cases_project: Path) -> None:
         "'feature_ts', feature_views=[fstore.feature_view('typo_tll', columns=['f'], prefix='t__')]) }}\n"
     )
     try:
-        compiled = _dbt(cases_project, "compile", "--select", "training_typo",
-                        "--vars", "{fstore_validate_feature_views: false}")
+        compiled = _dbt(
+            cases_project,
+            "compile",
+            "--select",
+            "training_typo",
+            "--vars",
+            "{fstore_validate_feature_views: false}",
+        )
     finally:
         training.unlink()
     assert compiled.returncode != 0
     output = " ".join(compiled.stdout.split())
-    assert "fstore.feature_view: invalid meta.feature_view: typo_tll: meta.feature_view.tll: unknown key" in output
+    assert (
+        "fstore.feature_view: invalid meta.feature_view: typo_tll: meta.feature_view.tll: unknown key"
+        in output
+    )

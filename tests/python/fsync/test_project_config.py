@@ -71,7 +71,10 @@ def consumer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for args in (["deps"], ["build"]):
         proc = subprocess.run(
             [str(dbt_executable()), *args, "--project-dir", str(project), "--profiles-dir", str(project)],
-            cwd=project, env=env, capture_output=True, text=True,
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
         )
         assert proc.returncode == 0, proc.stdout[-3000:]
     assert (project / "consumer.duckdb").exists() and (project / "build" / "manifest.json").exists()
@@ -80,10 +83,17 @@ def consumer(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _env(project: Path, **extra: str) -> dict[str, str | None]:
     env: dict[str, str | None] = {
-        "FSYNC_PROJECT_DIR": str(project), "CONSUMER_DIR": str(project), "DBT_PROFILES_DIR": str(project),
-        "FSYNC_STORE": "sqlite", "FSYNC_SQLITE_PATH": str(project / "online.sqlite"),
-        "FSYNC_DUCKDB_PATH": None, "FSYNC_TARGET_PATH": None, "FSYNC_WAREHOUSE": None, "DBT_TARGET": None,
-        "DBT_TARGET_PATH": None, "FSYNC_POSTGRES_DSN": None,
+        "FSYNC_PROJECT_DIR": str(project),
+        "CONSUMER_DIR": str(project),
+        "DBT_PROFILES_DIR": str(project),
+        "FSYNC_STORE": "sqlite",
+        "FSYNC_SQLITE_PATH": str(project / "online.sqlite"),
+        "FSYNC_DUCKDB_PATH": None,
+        "FSYNC_TARGET_PATH": None,
+        "FSYNC_WAREHOUSE": None,
+        "DBT_TARGET": None,
+        "DBT_TARGET_PATH": None,
+        "FSYNC_POSTGRES_DSN": None,
     }
     env.update(extra)
     return env

@@ -13,15 +13,25 @@ from fstore_testing.stores import store_settings
 from fsync.errors import FsyncError
 from fsync.manifest.names import parse_feature_ref, parse_view_ref
 
-SPELLINGS = ["user_purchase_features@2", "user_purchase_features@v2", "user_purchase_features.v2",
-             "user_purchase_features_v2"]
+SPELLINGS = [
+    "user_purchase_features@2",
+    "user_purchase_features@v2",
+    "user_purchase_features.v2",
+    "user_purchase_features_v2",
+]
 AS_OF = "2024-06-15T12:00:00"
 
 
 @pytest.mark.parametrize(
     ("text", "name", "version"),
-    [("a", "a", None), ("a@2", "a", 2), ("a@v12", "a", 12), ("a.v3", "a", 3), ("a.b.v3", "a.b", 3),
-     ("a.vx", "a.vx", None)],
+    [
+        ("a", "a", None),
+        ("a@2", "a", 2),
+        ("a@v12", "a", 12),
+        ("a.v3", "a", 3),
+        ("a.b.v3", "a.b", 3),
+        ("a.vx", "a.vx", None),
+    ],
 )
 def test_parse_view_ref(text: str, name: str, version: int | None) -> None:
     ref = parse_view_ref(text)
@@ -37,7 +47,10 @@ def test_bad_view_refs(text: str) -> None:
 def test_feature_refs_use_a_colon_and_a_dotted_feature_gets_a_hint() -> None:
     ref = parse_feature_ref("user_purchase_features@2:amount_sum_30d")
     assert (ref.view.display, ref.feature, ref.display) == (
-        "user_purchase_features@2", "amount_sum_30d", "user_purchase_features@2:amount_sum_30d")
+        "user_purchase_features@2",
+        "amount_sum_30d",
+        "user_purchase_features@2:amount_sum_30d",
+    )
     with pytest.raises(FsyncError, match="did you mean user_purchase_features@2:amount_sum_30d"):
         parse_feature_ref("user_purchase_features.amount_sum_30d@2")
 
@@ -67,8 +80,9 @@ def test_every_command_takes_every_spelling(duckdb_demo: DemoBuild, spelling: st
     assert list(json.loads(lock.read_text())["views"]) == ["user_purchase_features@2"]
 
     features = f"{spelling}:purchase_count_30d"
-    sql = duckdb_demo.fsync("training-set", "--labels", "stg_churn_labels", "--features", features,
-                            "--print-sql")
+    sql = duckdb_demo.fsync(
+        "training-set", "--labels", "stg_churn_labels", "--features", features, "--print-sql"
+    )
     assert sql.exit_code == 0, sql.output
 
 
