@@ -2,7 +2,7 @@
 
 A project of one feature view per case (good and bad metas) is parsed by the real dbt; the package's macro
 `fstore._feature_view_problems` (what `fstore.feature_view()` and the `validate_feature_views` hook raise)
-is evaluated on every case by `dbt run-operation`, and fsync's `FeatureViewSpec` parser on the same manifest. Both
+is evaluated on every case by `dbt run-operation`, fsync's `FeatureViewSpec` parser on the same manifest. Both
 must give the same problem lines for every case, and no problem for the good ones. Then the raising paths:
 `dbt build` fails on the hook and `dbt compile` of a training set fails in `fstore.feature_view()`.
 """
