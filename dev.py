@@ -25,9 +25,9 @@ STAMP = VENV / ".fstore-installed"
 DEMO = ROOT / "examples" / "demo"
 
 
-def _run(*cmd: str | Path, env: dict[str, str] | None = None) -> None:
+def _run(*cmd: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
-    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env)
+    result = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env)
     if result.returncode != 0:
         sys.exit(result.returncode)
 
@@ -62,10 +62,12 @@ def demo() -> None:
     ensure_venv()
     ensure_profiles()
     env = tool_env()
+    # Run in the demo project, as a user would (`cd examples/demo && dbt build`): dbt opens a relative DuckDB
+    # path from its current directory, so the warehouse is examples/demo/fstore.duckdb.
     for step in ("deps", "seed", "build"):
         target = ("--target", "duckdb") if step != "deps" else ()
-        _run(BIN / "dbt", step, "--project-dir", DEMO, *target, env=env)
-    _run(BIN / "python", DEMO / "scripts" / "show_demo.py", env=env)
+        _run(BIN / "dbt", step, *target, env=env, cwd=DEMO)
+    _run(BIN / "python", DEMO / "scripts" / "show_demo.py", env=env, cwd=DEMO)
 
 
 def test() -> None:
