@@ -4,6 +4,7 @@
     python3 dev.py demo   # set up .venv, dbt seed + dbt build of examples/demo on DuckDB, print samples, push
                           # the demo as of its last day and read one entity online through a feature service
     python3 dev.py test   # set up .venv, ruff, then the whole test suite (DuckDB, PostgreSQL, Redis)
+    python3 dev.py docs   # regenerate docs/cli.md from the commands' --help
 
 Everything else (dbt, DuckDB, the fsync CLI) is installed into ./.venv from pyproject.toml.
 """
@@ -63,14 +64,14 @@ def demo() -> None:
     ensure_venv()
     ensure_profiles()
     env = tool_env()
-    # dbt runs in the project directory, so the profile's relative DuckDB path (fstore.duckdb) is
-    # examples/demo/fstore.duckdb, where fsync looks for it too.
+    # Run in the demo project, as a user would (`cd examples/demo && dbt build`): dbt opens a relative DuckDB
+    # path from its current directory, so the warehouse is examples/demo/fstore.duckdb.
     for step in ("deps", "seed", "build"):
         target = ("--target", "duckdb") if step != "deps" else ()
-        _run(BIN / "dbt", step, "--project-dir", DEMO, *target, env=env, cwd=DEMO)
-    _run(BIN / "python", DEMO / "scripts" / "show_demo.py", env=env)
+        _run(BIN / "dbt", step, *target, env=env, cwd=DEMO)
+    _run(BIN / "python", DEMO / "scripts" / "show_demo.py", env=env, cwd=DEMO)
     # The whole loop: publish the demo as it stood on its last day, then read it back through a service.
-    _run(BIN / "fsync", "push", "--project-dir", DEMO, "--as-of", DEMO_LAST_DAY, env=env, cwd=DEMO)
+    _run(BIN / "fsync", "push", "--as-of", DEMO_LAST_DAY, env=env, cwd=DEMO)
     _run(BIN / "python", DEMO / "scripts" / "online_demo.py", DEMO_LAST_DAY, env=env, cwd=DEMO)
 
 
@@ -82,7 +83,16 @@ def test() -> None:
     _run(BIN / "python", "-m", "pytest", *sys.argv[2:], env=env)
 
 
-COMMANDS = {"demo": demo, "test": test}
+def docs() -> None:
+    """Regenerate docs/cli.md from the commands' --help (tests/python/test_docs.py checks it is current)."""
+    ensure_venv()
+    out = subprocess.run([str(BIN / "python"), "-m", "fsync.cli.reference"], cwd=ROOT, env=tool_env(),
+                         capture_output=True, text=True, check=True).stdout
+    (ROOT / "docs" / "cli.md").write_text(out)
+    print("wrote docs/cli.md")
+
+
+COMMANDS = {"demo": demo, "test": test, "docs": docs}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
