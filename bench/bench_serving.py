@@ -173,24 +173,12 @@ def online(
     rng = random.Random(9)
     one = [rng.randrange(n) for _ in range(reps + 100)]
     batches = [[rng.randrange(n) for _ in range(100)] for _ in range(64)]
-    fs = FeatureStore(
-        work,
-        target_path=work / "target",
-        store="redis",
-        redis_url=url,
-        key_prefix=PREFIX,
-        duckdb_path=str(db),
-    )
+    settings = dict(target_path=work / "target", store="redis", redis_url=url, key_prefix=PREFIX,
+                    duckdb_path=str(db))
+    fs = FeatureStore(work, **settings)
     # Logged reads on their own store connection: a logged read's entry rides ahead of the next read on
     # its connection, so the logged measures pay for their own entries in steady state.
-    fs_log = FeatureStore(
-        work,
-        target_path=work / "target",
-        store="redis",
-        redis_url=url,
-        key_prefix=PREFIX,
-        duckdb_path=str(db),
-    )
+    fs_log = FeatureStore(work, **settings)
     features_a = [f"bench_a:{f}" for f in FEATURES]
     it = {"one": 0, "batch": 0}
 
