@@ -62,7 +62,8 @@ def _project(
         # One warehouse dir and one Derby metastore per engine and session, shared by both projects (dbt runs
         # one at a time); the reference source tables live in the same catalog as the models built from them.
         env.update({
-            "FSTORE_SPARK_WAREHOUSE": str(spark_dir), "FSTORE_SPARK_METASTORE": str(work_dir / "metastore_db"),
+            "FSTORE_SPARK_WAREHOUSE": str(spark_dir),
+            "FSTORE_SPARK_METASTORE": str(work_dir / "metastore_db"),
             "FSTORE_SPARK_SCHEMA": schema,
         })
     install_package(project_dir)

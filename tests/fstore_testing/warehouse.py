@@ -1,10 +1,11 @@
 """Load and read tables in the test's DuckDB file, PostgreSQL schema or Spark warehouse.
 
-DuckDB and PostgreSQL are read and written with their own clients. Spark (dbt-spark session mode) keeps its catalog
-in an embedded Derby metastore that admits one process at a time, and dbt is that process while it runs: the tests
-never start a Spark session of their own. Tables are loaded as Parquet files (written by DuckDB) registered through
-dbt (`run-operation run_statements` of integration_tests), and read back by DuckDB straight from the Parquet files
-Spark wrote under its warehouse dir (`<warehouse>/<schema>.db/<table>/*.parquet`)."""
+DuckDB and PostgreSQL are read and written with their own clients. Spark (dbt-spark session mode) keeps
+its catalog in an embedded Derby metastore that admits one process at a time, and dbt is that process
+while it runs: the tests never start a Spark session of their own. Tables are loaded as Parquet files
+(written by DuckDB) registered through dbt (`run-operation run_statements` of integration_tests), and read
+back by DuckDB straight from the Parquet files Spark wrote under its warehouse dir
+(`<warehouse>/<schema>.db/<table>/*.parquet`)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ NULL = r"\N"
 @dataclass(frozen=True)
 class Column:
     name: str
-    sql_type: str  # spelled the same on DuckDB and PostgreSQL: integer, timestamp, numeric(p,s), float8, varchar
+    sql_type: str  # the same on DuckDB and PostgreSQL: integer, timestamp, numeric(p,s), float8, varchar
 
     def spark_type(self) -> str:
         if self.sql_type.startswith("numeric"):
@@ -61,7 +62,7 @@ Table = tuple[Sequence[Column], Sequence[dict[str, Any]]]
 
 @dataclass(frozen=True)
 class Warehouse:
-    """One engine's storage for a test session: a DuckDB file, a PostgreSQL database, or a Spark warehouse dir."""
+    """One engine's storage for a test session: a DuckDB file, a PostgreSQL database or a Spark warehouse."""
 
     engine: str
     duckdb_path: Path
@@ -136,7 +137,8 @@ class Warehouse:
             cur.execute(f'drop table if exists "{schema}"."{table}"')
             cur.execute(f'create table "{schema}"."{table}" ({ddl})')
             if self.engine == "duckdb":
-                self._insert_csv(cur, f'"{schema}"."{table}"', columns, rows, tmp_dir / f"{schema}.{table}.csv")
+                csv_path = tmp_dir / f"{schema}.{table}.csv"
+                self._insert_csv(cur, f'"{schema}"."{table}"', columns, rows, csv_path)
             else:
                 cur.copy_expert(
                     f'copy "{schema}"."{table}" from stdin with (format csv, header true, null \'{NULL}\')',

@@ -62,7 +62,7 @@ def pg_schema(pg_settings: PgSettings) -> Iterator[str]:
 def spark_ready() -> None:
     problems = []
     if importlib.util.find_spec("pyspark") is None or importlib.util.find_spec("dbt.adapters.spark") is None:
-        problems.append('pyspark / dbt-spark are not installed (pip install -e ".[spark]"; dev.py test does it)')
+        problems.append('pyspark / dbt-spark are missing (pip install -e ".[spark]"; dev.py test does it)')
     if shutil.which("java") is None:
         problems.append("no `java` on PATH (Spark needs Java 17: apt-get install openjdk-17-jre-headless)")
     if problems:
