@@ -30,7 +30,15 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import assert_same_result, compile_inline  # noqa: E402
-from bench_offline import PIT_JINJA, ROLLING_JINJA, SCALES, TTL_DAYS, WINDOWS, generate  # noqa: E402
+from bench_offline import (  # noqa: E402
+    PIT_JINJA,
+    ROLLING_JINJA,
+    SCALES,
+    TTL_DAYS,
+    generate,
+    minus_days,
+    rolling_range_join,
+)
 
 TABLES = ("purchases", "labels", "user_features")
 
@@ -38,39 +46,9 @@ TABLES = ("purchases", "labels", "user_features")
 # ----------------------------------------------------------------------------------------------------------
 # Hand-written baselines: what one writes on each engine for the same result (schema `bench`, or `schema`).
 
-def _minus_days(engine: str, expr: str, days: int) -> str:
-    return {"duckdb": f"{expr} - interval {days} day",
-            "postgres": f"{expr} - interval '{days} days'",
-            "spark": f"{expr} - make_dt_interval({days})"}[engine]
-
-
-def rolling_range_join(engine: str, schema: str) -> str:
-    """Labels left-joined to the purchases of the widest window, then group by (CASE for narrower windows)."""
-    widest = max(WINDOWS.values())
-    cols = []
-    for w, days in WINDOWS.items():
-        def within(v: str, days: int = days) -> str:
-            return v if days == widest else (
-                f"case when p.event_ts >= {_minus_days(engine, 'l.label_ts', days)} then {v} end")
-        cols += [f"count({within('p.order_id')}) as n_purchases_{w}",
-                 f"count({within('p.amount')}) as n_amount_{w}",
-                 f"coalesce(sum({within('p.amount')}), 0) as amount_sum_{w}",
-                 f"avg({within('p.amount')}) as amount_avg_{w}"]
-    return f"""
-select l.user_id, l.label_id, l.label_ts,
-  {(',' + chr(10) + '  ').join(cols)}
-from {schema}.labels as l
-left join {schema}.purchases as p
-  on p.user_id = l.user_id
-  and p.event_ts >= {_minus_days(engine, 'l.label_ts', widest)}
-  and p.event_ts < l.label_ts
-group by l.label_id, l.user_id, l.label_ts
-"""
-
-
 def pit_baseline(engine: str, schema: str) -> tuple[str, str]:
     """(name, SQL) of the natural hand-written as-of join with the TTL on each engine."""
-    start = _minus_days(engine, "l.label_ts", TTL_DAYS)
+    start = minus_days(engine, "l.label_ts", TTL_DAYS)
     if engine == "duckdb":
         alive = f"f.feature_ts >= {start}"
         return "hand ASOF LEFT JOIN", f"""
