@@ -116,7 +116,7 @@ def postgres_runner(db_path: Path, work_dir: Path) -> Runner:
     pg_types = {"BIGINT": "bigint", "INTEGER": "integer", "TIMESTAMP": "timestamp",
                 "DOUBLE": "double precision"}
     for table in TABLES:
-        cols = src.execute(f"select column_name, data_type from (describe bench.{table})").fetchall()
+        cols = src.execute(f"select column_name, column_type from (describe bench.{table})").fetchall()
         ddl = ", ".join(f"{c} {pg_types.get(t, t.lower())}" for c, t in cols)
         cur.execute(f"create table {schema}.{table} ({ddl})")
         csv_path = work_dir / f"{table}.csv"
@@ -155,6 +155,7 @@ def spark_conf(work_dir: Path) -> dict[str, str]:
             f"jdbc:derby:;databaseName={work_dir / 'metastore_db'};create=true",
         "spark.driver.extraJavaOptions": f"-Dderby.stream.error.file={work_dir / 'derby.log'}",
         "spark.driver.memory": "4g", "spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
         "spark.sql.ansi.enabled": "false",  # as dbt-spark's session mode sets it
     }
 

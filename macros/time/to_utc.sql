@@ -49,10 +49,12 @@
       end
     {%- endset -%}
   {%- endif -%}
+  {#- A TIMESTAMP_LTZ value is an instant (its text has no offset): it converts as such. Spark parses `Z`, not `z`. -#}
   cast(case
     when {{ column }} is null then null
+    when typeof({{ column }}) = 'timestamp' then cast({{ column }} as timestamp_ntz)
     when {{ fstore._has_utc_offset(text) }}
-      then cast(cast({{ text }} as timestamp_ltz) as timestamp_ntz)
+      then cast(cast(upper({{ text }}) as timestamp_ltz) as timestamp_ntz)
     else {{ naive }}
   end as {{ fstore._timestamp_type() }})
 {%- endmacro %}
