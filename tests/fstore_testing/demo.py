@@ -56,6 +56,8 @@ class DemoBuild:
         env["FSYNC_TARGET_PATH"] = str(self.target_path)
         if self.engine == "duckdb":
             env["FSYNC_DUCKDB_PATH"] = str(self.duckdb_path)
+        elif self.engine == "spark":
+            raise NotImplementedError("fsync does not read a Spark build yet (issue 11, fsync part)")
         else:
             pg = self.build.warehouse.pg
             env["FSYNC_WAREHOUSE"] = "postgres"
