@@ -115,16 +115,21 @@ def postgres_runner(db_path: Path, work_dir: Path) -> Runner:
     src = duckdb.connect(str(db_path), read_only=True)
     pg_types = {"BIGINT": "bigint", "INTEGER": "integer", "TIMESTAMP": "timestamp",
                 "DOUBLE": "double precision"}
-    for table in TABLES:
-        cols = src.execute(f"select column_name, column_type from (describe bench.{table})").fetchall()
-        ddl = ", ".join(f"{c} {pg_types.get(t, t.lower())}" for c, t in cols)
-        cur.execute(f"create table {schema}.{table} ({ddl})")
-        csv_path = work_dir / f"{table}.csv"
-        src.execute(f"copy bench.{table} to '{csv_path}' (header, nullstr '')")
-        with csv_path.open() as f:
-            cur.copy_expert(f"copy {schema}.{table} from stdin with (format csv, header true)", f)
-        cur.execute(f"analyze {schema}.{table}")
-    src.close()
+    try:
+        for table in TABLES:
+            cols = src.execute(f"select column_name, column_type from (describe bench.{table})").fetchall()
+            ddl = ", ".join(f"{c} {pg_types.get(t, t.lower())}" for c, t in cols)
+            cur.execute(f"create table {schema}.{table} ({ddl})")
+            csv_path = work_dir / f"{table}.csv"
+            src.execute(f"copy bench.{table} to '{csv_path}' (header, nullstr '')")
+            with csv_path.open() as f:
+                cur.copy_expert(f"copy {schema}.{table} from stdin with (format csv, header true)", f)
+            cur.execute(f"analyze {schema}.{table}")
+    except BaseException:
+        cur.execute(f"drop schema if exists {schema} cascade")
+        raise
+    finally:
+        src.close()
 
     def run(sql: str) -> None:
         cur.execute(f"create temp table _bench_t as {sql}")
