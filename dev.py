@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """One entry point for a fresh machine that has nothing but Python 3.11+.
 
-    python3 dev.py demo   # set up .venv, dbt seed + dbt build of examples/demo on DuckDB, print samples
+    python3 dev.py demo   # set up .venv, dbt seed + dbt build of examples/demo on DuckDB, print samples, push
+                          # the demo as of its last day and read one entity online through a feature service
     python3 dev.py test   # set up .venv, ruff, then the whole test suite (DuckDB, PostgreSQL, Spark, Redis)
     python3 dev.py docs   # regenerate docs/cli.md from the commands' --help
 
@@ -24,6 +25,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".fstore-installed"
 DEMO = ROOT / "examples" / "demo"
+DEMO_LAST_DAY = "2024-12-01T12:00:00"  # the demo's spine ends on 2024-12-01
 
 
 def _run(*cmd: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT) -> None:
@@ -73,6 +75,9 @@ def demo() -> None:
         target = ("--target", "duckdb") if step != "deps" else ()
         _run(BIN / "dbt", step, *target, env=env, cwd=DEMO)
     _run(BIN / "python", DEMO / "scripts" / "show_demo.py", env=env, cwd=DEMO)
+    # The whole loop: publish the demo as it stood on its last day, then read it back through a service.
+    _run(BIN / "fsync", "push", "--as-of", DEMO_LAST_DAY, env=env, cwd=DEMO)
+    _run(BIN / "python", DEMO / "scripts" / "online_demo.py", DEMO_LAST_DAY, env=env, cwd=DEMO)
 
 
 def test() -> None:

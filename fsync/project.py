@@ -165,6 +165,15 @@ def _run_results_target(project: DbtProject) -> str | None:
     return str(target) if target else None
 
 
+def chosen_target(
+    settings: Settings, project: DbtProject, env: Mapping[str, str] | None = None
+) -> str | None:
+    """The dbt target fsync uses: --target / FSYNC_TARGET, else DBT_TARGET, else the target the manifest was
+    built with (run_results.json); None means the profile's default."""
+    env = os.environ if env is None else env
+    return settings.target or env.get("DBT_TARGET") or _run_results_target(project) or None
+
+
 def load_warehouse_target(
     settings: Settings, project: DbtProject, env: Mapping[str, str] | None = None
 ) -> WarehouseTarget:
@@ -189,11 +198,8 @@ def load_warehouse_target(
     profile = doc.get(project.profile) if isinstance(doc, dict) else None
     if not isinstance(profile, dict) or not isinstance(profile.get("outputs"), dict):
         raise FsyncError(f"{path} has no profile {project.profile!r} with `outputs:`.")
-    name = (
-        settings.target
-        or env.get("DBT_TARGET")
-        or _run_results_target(project)
-        or _render(profile.get("target"), env, f"{path}: {project.profile}.target")
+    name = chosen_target(settings, project, env) or _render(
+        profile.get("target"), env, f"{path}: {project.profile}.target"
     )
     outputs = profile["outputs"]
     if not name or name not in outputs:

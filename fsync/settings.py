@@ -34,6 +34,7 @@ class Settings:
     lookback: str = "2d"
     retries: int = 3
     retry_backoff: float = 0.5
+    log_max_entries: int = 1_000_000  # bound of the served-value log (the oldest entries are dropped past it)
 
     def path(self, value: str) -> Path:
         """A configured path, relative to the project dir."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from fsync.cli import catalog, push, registry
+from fsync.cli import catalog, push, registry, serving
 
 
 @click.group()
@@ -17,6 +17,6 @@ def main() -> None:
     """fsync: publish dbt feature views to an online store, read them back, and keep the registry honest."""
 
 
-for _module in (push, registry, catalog):
+for _module in (push, registry, catalog, serving):
     for _command in _module.COMMANDS:
         main.add_command(_command)

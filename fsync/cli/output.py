@@ -1,44 +1,18 @@
-"""What fsync prints: one JSON representation for every command's `--json`, and the progress bar.
-
-JSON is strict (RFC 8259): floats NaN/Infinity become the strings "NaN", "Infinity", "-Infinity"; decimals are
-strings (exact); timestamps and dates are ISO 8601 strings (naive timestamps hold UTC); sets become lists.
-"""
+"""What fsync prints: one JSON representation for every command's `--json` (fsync/jsonvalue.py), and the
+progress bar."""
 
 from __future__ import annotations
 
-import json
-import math
 import sys
-from datetime import date, datetime, time
-from decimal import Decimal
-from enum import Enum
 from typing import Any
 
 import click
 
-
-def jsonable(value: Any) -> Any:
-    if isinstance(value, bool) or value is None or isinstance(value, int | str):
-        return int(value) if isinstance(value, Enum) else value
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
-    return str(value)
+from fsync.jsonvalue import dumps
 
 
 def to_json(value: Any, indent: int | None = 2) -> str:
-    return json.dumps(jsonable(value), indent=indent, allow_nan=False, ensure_ascii=False)
+    return dumps(value, indent=indent)
 
 
 def echo_json(value: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from fsync.cli.runtime import handle_errors, invocation
 from fsync.errors import FsyncError
 from fsync.online.push import PushOptions, push
 from fsync.online.stores import open_store
+from fsync.serving.online import OnlinePlan, read
 from fsync.timeutil import parse_as_of, parse_duration
 from fsync.warehouse import open_reader
 
@@ -83,47 +85,117 @@ def push_cmd(
 
 @click.command("get")
 @click.argument("view")
-@click.argument("key")
+@click.argument("keys", nargs=-1, metavar="[KEY]...")
+@click.option(
+    "--entity",
+    "entities",
+    multiple=True,
+    help='An entity as JSON, e.g. \'{"user_id": 42, "country": "DE"}\' (repeatable; any key value).',
+)
+@click.option("--features", help="Comma-separated features of VIEW to read (default: all).")
 @as_of_option("Read as of this instant (expiry); default: the wall clock.")
 @project_options
 @store_options
 @json_option
 @handle_errors
-def get_cmd(view: str, key: str, as_of: str | None, as_json: bool, **flags: Any) -> int:
-    """Read one entity of VIEW (name = its latest version, or name@N) back from the online store.
+def get_cmd(
+    view: str,
+    keys: tuple[str, ...],
+    entities: tuple[str, ...],
+    features: str | None,
+    as_of: str | None,
+    as_json: bool,
+    **flags: Any,
+) -> int:
+    """Read entities of VIEW (name = its latest version, or name@N) back from the online store.
 
-    KEY is the entity key; a composite key is written with `|` between its parts, e.g. 42|DE.
+    Each KEY is one entity. For a view with one key column it is the key's value (an integer key is typed
+    as digits); for a composite key it is the parts in the order of the view's entity_keys, joined by `|`
+    (42|DE). A KEY that contains `\\`, or a wrong number of parts, is a usage error: give such an entity
+    as JSON with --entity '{"user_id": 42, "country": "a|b"}'. Exit 1 when an entity is not served.
     """
     run = invocation(flags)
-    fv = run.manifest.view(view)
+    spec = run.manifest.view(view)
+    rows = [_positional_entity(spec.label, spec.entity_keys, k) for k in keys]
+    rows += [_json_entity(spec.label, text) for text in entities]
+    if not rows:
+        raise FsyncError(
+            f"give at least one KEY of {spec.label} (its key: {', '.join(spec.entity_keys)}),"
+            " or --entity JSON."
+        )
+    names = [f.strip() for f in (features or "").split(",") if f.strip()] or None
+    plan = OnlinePlan.for_view(run.manifest, spec, names)
     store = open_store(run.settings)
     try:
-        record = store.get(fv.store_id, key, parse_as_of(as_of))
+        result = read(store, plan, rows, parse_as_of(as_of))
     finally:
         store.close()
-    if record is None:
-        if as_json:
-            echo_json({"view": fv.label, "key": key, "found": False})
-        else:
-            click.echo(f"{fv.label} {key}: absent (never pushed, or expired)", err=True)
-        return 1
-    values = {"feature_ts": record.feature_ts, **record.values}
-    if as_json:
-        echo_json(
+    states, stamps = result.statuses[spec.label], result.feature_ts[spec.label]
+    out = []
+    for i, state in enumerate(states):
+        served = state in ("present", "null")
+        out.append(
             {
-                "view": fv.label,
-                "key": key,
-                "found": True,
-                "feature_ts": record.feature_ts,
-                "values": record.values,
+                "key": {k: result.columns[k][i] for k in spec.entity_keys},
+                "status": state,
+                "feature_ts": stamps[i],
+                "values": {n: result.columns[n][i] for n in result.feature_names} if served else None,
             }
         )
+    if as_json:
+        echo_json({"view": spec.label, "now": result.now, "entities": out})
     else:
-        width = max(len(name) for name in values)
-        for name, value in values.items():
-            shown = "NULL" if value is None else value.isoformat() if isinstance(value, datetime) else value
-            click.echo(f"{name.ljust(width)}  {shown}  ({type(value).__name__})")
-    return 0
+        for entity in out:
+            key = ", ".join(f"{k}={v}" for k, v in entity["key"].items())
+            if entity["values"] is None:
+                why = (
+                    "never pushed"
+                    if entity["status"] == "missing"
+                    else f"expired (feature_ts {entity['feature_ts']})"
+                )
+                click.echo(f"{spec.label} {key}: {entity['status']} - not served ({why})")
+                continue
+            click.echo(
+                f"{spec.label} {key}: {entity['status']}, feature_ts {entity['feature_ts'].isoformat()}"
+            )
+            width = max(len(n) for n in entity["values"])
+            for name, value in entity["values"].items():
+                shown = "NULL" if value is None else _text(value)
+                click.echo(f"  {name.ljust(width)}  {shown}  ({type(value).__name__})")
+    return 0 if all(s in ("present", "null") for s in states) else 1
+
+
+def _text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _positional_entity(view: str, key_columns: tuple[str, ...], text: str) -> dict[str, str]:
+    if "\\" in text:
+        raise FsyncError(
+            f"KEY {text!r} of {view} contains a backslash; give the entity as JSON with --entity"
+            f" '{{\"{key_columns[0]}\": ...}}'."
+        )
+    parts = text.split("|")
+    if len(parts) != len(key_columns):
+        raise FsyncError(
+            f"KEY {text!r} has {len(parts)} part(s) but {view} has {len(key_columns)} key column(s)"
+            f" ({', '.join(key_columns)}); write "
+            + ("|".join(f"<{k}>" for k in key_columns))
+            + ", or give a value that contains | as JSON with --entity."
+        )
+    return dict(zip(key_columns, parts, strict=True))
+
+
+def _json_entity(view: str, text: str) -> dict[str, Any]:
+    try:
+        entity = json.loads(text)
+    except ValueError as exc:
+        raise FsyncError(
+            f"--entity {text!r} is not JSON ({exc}); write e.g. '{{\"user_id\": 42}}'."
+        ) from None
+    if not isinstance(entity, dict):
+        raise FsyncError(f"--entity {text!r} must be a JSON object of key column to value, for {view}.")
+    return entity
 
 
 @click.command("views")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from fsync.cli.options import json_option, project_options, warehouse_options
 from fsync.cli.output import echo_json
 from fsync.cli.runtime import Invocation, handle_errors, invocation
 from fsync.errors import FsyncError
+from fsync.project import chosen_target, profiles_dir
 from fsync.registry.check import run_check
 from fsync.registry.discovery import list_views, search, show
 from fsync.registry.impact import impact
@@ -269,7 +271,10 @@ def training_set_cmd(
     request = Request(labels_expr, keys, label_timestamp, views)
     settings = run.settings
     sql = compile_sql(
-        request, run.project_dir.resolve(), settings.target or None, settings.profiles_dir or None
+        request,
+        run.project_dir.resolve(),
+        chosen_target(settings, run.project),
+        str(profiles_dir(settings, os.environ)),
     )
     if print_sql:
         click.echo(sql)

@@ -23,10 +23,12 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import jinja2
 
 from fsync.errors import FsyncError, InfraUnavailable
-from fsync.manifest import FeatureViewSpec, Manifest
+from fsync.manifest import FeatureViewSpec, Manifest, TrainingSetSpec
 from fsync.warehouse import open_duckdb, open_postgres, quote
 
 if TYPE_CHECKING:
@@ -38,6 +40,17 @@ class ViewRequest:
     view: FeatureViewSpec
     columns: tuple[str, ...]
     prefix: str
+    renamed: tuple[str, ...] = ()  # the output name of each column (before the prefix); empty: the same
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The columns this view contributes, as the join names them: `<prefix><column or its new name>`."""
+        return tuple(self.prefix + c for c in (self.renamed or self.columns))
+
+    def columns_jinja(self) -> str:
+        if not self.renamed or self.renamed == self.columns:
+            return json.dumps(list(self.columns))
+        return json.dumps(dict(zip(self.columns, self.renamed, strict=True)))
 
 
 @dataclass(frozen=True)
@@ -51,7 +64,7 @@ class Request:
         entries = ", ".join(
             f"fstore.feature_view({json.dumps(v.view.name)}"
             + (f", version={v.view.version}" if v.view.version is not None else "")
-            + f", prefix={json.dumps(v.prefix)}, columns={json.dumps(list(v.columns))})"
+            + f", prefix={json.dumps(v.prefix)}, columns={v.columns_jinja()})"
             for v in self.views
         )
         return (
@@ -87,6 +100,58 @@ def parse_features(spec: str, manifest: Manifest, prefixes: dict[str, str]) -> t
     return tuple(ViewRequest(v, tuple(cols), p) for v, cols, p in grouped.values())
 
 
+def declared_views(manifest: Manifest, training_set: TrainingSetSpec) -> tuple[ViewRequest, ...]:
+    """The views, versions, columns and prefixes a training-set model joins, read from its
+    `fstore.feature_view(name, columns, version=, prefix=)` entries (parsed from its Jinja SQL, not run), and
+    resolved through the same names and versions the macro resolves (no version: the latest)."""
+    node = training_set.node
+    try:
+        tree = _JINJA.parse(node.raw_code or "")
+    except jinja2.TemplateSyntaxError as exc:
+        raise FsyncError(f"training set {node.label}: cannot read its SQL ({exc}).") from None
+    found: list[ViewRequest] = []
+    for call in tree.find_all(jinja2.nodes.Call):
+        target = call.node
+        if not (
+            isinstance(target, jinja2.nodes.Getattr)
+            and target.attr == "feature_view"
+            and isinstance(target.node, jinja2.nodes.Name)
+            and target.node.name == "fstore"
+        ):
+            continue
+        args: dict[str, Any] = {}
+        try:
+            for name, arg in zip(("name", "columns", "version", "prefix"), call.args, strict=False):
+                args[name] = arg.as_const()
+            for kw in call.kwargs:
+                args[kw.key] = kw.value.as_const()
+        except jinja2.nodes.Impossible:
+            raise FsyncError(
+                f"training set {node.label}: an fstore.feature_view(...) entry has an argument that is not a"
+                " literal; fsync reads the views of a training set from literal names, versions, prefixes"
+                " and columns."
+            ) from None
+        version = args.get("version")
+        view = manifest.view(str(args.get("name")) + (f"@{int(version)}" if version is not None else ""))
+        columns = args.get("columns") or []
+        if isinstance(columns, dict):
+            names, renamed = tuple(str(c) for c in columns), tuple(str(c) for c in columns.values())
+        else:
+            names, renamed = tuple(str(c) for c in columns), ()
+        for c in names:
+            manifest.feature(f"{view.label}:{c}")  # a column that is not a feature of the view: an error
+        found.append(ViewRequest(view, names, str(args.get("prefix") or ""), renamed))
+    if not found:
+        raise FsyncError(
+            f"training set {node.label} has no fstore.feature_view(...) entries, so fsync cannot tell which"
+            " views it joins; build its feature_views with fstore.feature_view (docs/registry.md)."
+        )
+    return tuple(found)
+
+
+_JINJA = jinja2.Environment(extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"])
+
+
 def labels_expression(labels: str, manifest: Manifest, warehouse: str) -> tuple[str, Path | None]:
     """The Jinja expression of the labels relation, and the label file to load first (PostgreSQL) if any."""
     path = Path(labels).expanduser()
@@ -94,7 +159,7 @@ def labels_expression(labels: str, manifest: Manifest, warehouse: str) -> tuple[
         if not path.is_file():
             raise FsyncError(f"--labels file {path} does not exist.")
         if warehouse == "duckdb":
-            return json.dumps(_file_relation(path)), None
+            return json.dumps(file_relation(path)), None
         if warehouse == "postgres":
             return json.dumps(PG_TEMP_LABELS), path
         raise FsyncError(
@@ -216,7 +281,7 @@ def _pg_type(duckdb_type: str) -> str:
     return _TO_PG.get(duckdb_type, "text")
 
 
-def _file_relation(path: Path) -> str:
+def file_relation(path: Path) -> str:
     """DuckDB's reader of a label file: read_parquet(...) or read_csv_auto(...)."""
     reader = "read_parquet" if path.suffix.lower() in (".parquet", ".pq") else "read_csv_auto"
     return f"{reader}('" + str(path.resolve()).replace("'", "''") + "')"
@@ -227,19 +292,35 @@ def write_postgres(
 ) -> tuple[int, list[str], list[tuple[object, ...]]]:
     """Run on PostgreSQL (a label file is loaded into the temp table `pg_temp.fsync_labels` first); the result
     is staged in an in-memory DuckDB table with the same types and written like write_duckdb."""
+    labels = file_relation(labels_file) if labels_file is not None else None
+    local, count, columns = run_postgres(sql, dsn, labels)
+    try:
+        if out is None:
+            return count, columns, local.execute("select * from t").fetchall()
+        return _copy(local, "select * from t", out), columns, []
+    finally:
+        local.close()
+
+
+def run_postgres(
+    sql: str, dsn: str, labels: str | None, local: duckdb.DuckDBPyConnection | None = None
+) -> tuple[duckdb.DuckDBPyConnection, int, list[str]]:
+    """Run on PostgreSQL; `labels`, a relation of the local DuckDB connection (a file reader, or a registered
+    Arrow table), is loaded into `pg_temp.fsync_labels` first. Returns the local DuckDB connection holding the
+    result as table `t` with the same types, its row count and columns."""
     import duckdb
     import psycopg2
     from psycopg2.extras import execute_values
 
     con = open_postgres(dsn)
-    local = duckdb.connect()
+    local = local or duckdb.connect()
     try:
         with con.cursor() as cur:
-            if labels_file is not None:
-                described = local.execute(f"describe select * from {_file_relation(labels_file)}").fetchall()
+            if labels is not None:
+                described = local.execute(f"describe select * from {labels}").fetchall()
                 cols = ", ".join(f"{quote(name)} {_pg_type(str(dtype))}" for name, dtype, *_ in described)
                 cur.execute(f"create temp table fsync_labels ({cols})")
-                rows = local.execute(f"select * from {_file_relation(labels_file)}").fetchall()
+                rows = local.execute(f"select * from {labels}").fetchall()
                 execute_values(cur, "insert into pg_temp.fsync_labels values %s", rows, page_size=1000)
             try:
                 cur.execute(sql)
@@ -260,17 +341,17 @@ def write_postgres(
             else:
                 types.append(_TO_DUCKDB.get(name, "VARCHAR"))
         local.execute(
-            "create table t ("
+            "create or replace table t ("
             + ", ".join(f"{quote(c)} {t}" for c, t in zip(columns, types, strict=True))
             + ")"
         )
         if result:
             local.executemany(f"insert into t values ({', '.join('?' for _ in columns)})", result)
-        if out is None:
-            return len(result), columns, local.execute("select * from t").fetchall()
-        return _copy(local, "select * from t", out), columns, []
-    finally:
+        return local, len(result), columns
+    except BaseException:
         local.close()
+        raise
+    finally:
         con.close()
 
 

@@ -17,12 +17,13 @@ def open_store(settings: Settings) -> OnlineStore:
             prefix=settings.key_prefix,
             retries=settings.retries,
             backoff_s=settings.retry_backoff,
+            log_max_entries=settings.log_max_entries,
         )
         store.ping()
         return store
     from fsync.online.stores.sqlite import SQLiteStore
 
-    return SQLiteStore(settings.path(settings.sqlite_path))
+    return SQLiteStore(settings.path(settings.sqlite_path), log_max_entries=settings.log_max_entries)
 
 
 __all__ = ["Batch", "OnlineStore", "open_store"]

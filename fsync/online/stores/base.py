@@ -18,6 +18,7 @@ from fsync.online.encoding import decode_value
 from fsync.timeutil import from_us, to_us
 
 META = "__m"  # the one bookkeeping field of a stored record
+LOG_MAX_ENTRIES = 1_000_000  # default bound of the served-value log (oldest entries dropped beyond it)
 LAYOUT = 2  # recorded in every watermark: a store written with another layout gets a full push
 
 
@@ -70,6 +71,35 @@ def decode_record(meta: str | None, fields: dict[str, str | None]) -> Record | N
     return Record(from_us(ts), expires, generation, values)
 
 
+@dataclass(frozen=True)
+class ViewRead:
+    """The entities of one view to read, and the fields to read of each (features only: `__m` is added)."""
+
+    view: str  # the view's store id, e.g. user_purchase_features:v2
+    entities: Sequence[str]
+    fields: Sequence[str]
+
+
+# A raw row: the stored text of each requested field, then `__m`; every item None for an absent entity.
+RawRow = list[str | None]
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One entry of the served-value log as stored: its id (`<ms>-<seq>`, increasing), the request header
+    (msgpack, built by fsync.online.served_log) and the raw rows served, per view (msgpack)."""
+
+    id: str
+    header: bytes
+    rows: bytes
+
+
+def log_id_key(entry_id: str) -> tuple[int, int]:
+    """A log entry id as a sortable pair (Redis stream ids `<ms>-<seq>`; SQLite row ids `<rowid>-0`)."""
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
 class OnlineStore(ABC):
     """One small interface: write whole entities atomically, read them back, keep a watermark per view."""
 
@@ -120,6 +150,33 @@ class OnlineStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
+
+    def ping(self) -> None:  # noqa: B027 - optional hook
+        """Check that the store answers (InfraUnavailable when not)."""
+
+    # -- the read path of serving ------------------------------------------------------------------
+    @abstractmethod
+    def read_many(self, reads: Sequence[ViewRead], log: bytes | None = None) -> list[list[RawRow]]:
+        """Per read, per entity, the raw row (requested fields' stored text, then `__m`) of many views in one
+        round trip. With `log` (a msgpack request header), one entry is appended to the served-value log:
+        the header and exactly the rows returned, at no round trip of its own (SQLite: at once; Redis: ahead
+        of the next round trip, or at flush_log() / close())."""
+
+    def flush_log(self) -> None:  # noqa: B027 - optional hook
+        """Append the served-value log entries still waiting for a round trip to the store."""
+
+    @abstractmethod
+    def log_entries(self, after: str | None, limit: int) -> list[LogEntry]:
+        """Up to `limit` log entries with an id greater than `after` (from the first when None), oldest
+        first."""
+
+    @abstractmethod
+    def log_trim(self, upto: str) -> int:
+        """Drop the log entries with an id up to `upto` (inclusive), once they are exported durably."""
+
+    @abstractmethod
+    def log_length(self) -> int:
+        """How many entries the served-value log holds."""
 
     def get(self, view: str, entity: str, now: datetime) -> Record | None:
         """The record of an entity served at `now`, or None when absent or expired."""

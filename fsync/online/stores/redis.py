@@ -3,7 +3,9 @@ bookkeeping field `__m` (fsync/online/stores/base.py), replaced atomically by a 
 
 from __future__ import annotations
 
+import functools
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -13,7 +15,17 @@ import msgpack
 import redis
 
 from fsync.errors import FsyncError, InfraUnavailable
-from fsync.online.stores.base import META, Batch, OnlineStore, Record, decode_record
+from fsync.online.stores.base import (
+    LOG_MAX_ENTRIES,
+    META,
+    Batch,
+    LogEntry,
+    OnlineStore,
+    RawRow,
+    Record,
+    ViewRead,
+    decode_record,
+)
 from fsync.redact import redact_url
 
 T = TypeVar("T")
@@ -66,6 +78,7 @@ class RedisStore(OnlineStore):
         retries: int = 3,
         backoff_s: float = 0.5,
         timeout_s: float = 10.0,
+        log_max_entries: int = LOG_MAX_ENTRIES,
     ) -> None:
         self.url_redacted = redact_url(url)
         self.prefix = prefix
@@ -82,6 +95,12 @@ class RedisStore(OnlineStore):
         self._conn: Any = None
         self._pending: list[tuple[list[str], bytes]] = []
         self._delete_stale = self.r.register_script(_DELETE_STALE)
+        self._url, self._timeout_s = url, timeout_s
+        self.log_max_entries = log_max_entries
+        self._read_conn: Any = None  # the serving read path's own connection (one request at a time)
+        self._read_lock = threading.Lock()
+        self._log_pending: list[bytes] = []  # XADDs of logged reads, sent ahead of the next round trip
+        self._raw: redis.Redis | None = None  # binary replies, for the log stream
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         """Bounded retries with exponential backoff; every retried operation is idempotent."""
@@ -172,6 +191,102 @@ class RedisStore(OnlineStore):
             return [decode_record(r.pop(META, None), r) if r else None for r in replies]
         return [decode_record(r[-1], dict(zip(wanted, r[:-1], strict=True))) for r in replies]
 
+    # -- the read path of serving: hand-packed RESP on one kept connection, hiredis-parsed replies -------
+    def log_key(self) -> str:
+        return f"{self.prefix}:__served"
+
+    def read_many(self, reads: Sequence[ViewRead], log: bytes | None = None) -> list[list[RawRow]]:
+        try:
+            return self._read_many(reads, log)
+        except redis.ResponseError as exc:
+            raise FsyncError(f"Redis at {self.url_redacted} refused a read: {exc}") from None
+
+    def _read_many(self, reads: Sequence[ViewRead], log: bytes | None) -> list[list[RawRow]]:
+        keyed = [([self.key(r.view, e) for e in r.entities], [*r.fields, META]) for r in reads]
+        commands = b"".join(_hmgets(keys, fields) for keys, fields in keyed)
+        n = sum(len(keys) for keys, _ in keyed)
+        flat = self._call("read", lambda: self._roundtrip(commands, n)) if n else []
+        out, i = [], 0
+        for keys, _ in keyed:
+            out.append(flat[i : i + len(keys)])
+            i += len(keys)
+        if log is not None:
+            # The entry holds exactly the rows returned; it rides ahead of the next round trip to Redis (the
+            # next read, or flush_log()): logging costs no round trip of its own.
+            entry = _pack(
+                [
+                    "XADD",
+                    self.log_key(),
+                    "MAXLEN",
+                    "~",
+                    str(self.log_max_entries),
+                    "*",
+                    "h",
+                    log,
+                    "r",
+                    msgpack.packb(out),
+                ]
+            )
+            with self._read_lock:
+                self._log_pending.append(entry)
+        return out
+
+    def flush_log(self) -> None:
+        """Append the log entries still waiting for a round trip (at most the last logged read's)."""
+        if self._log_pending:
+            self._call("write log", lambda: self._roundtrip(b"", 0))
+
+    def _connection(self) -> Any:
+        if self._read_conn is None:
+            self._read_conn = self.r.connection_pool.get_connection()
+        return self._read_conn
+
+    def _roundtrip(self, commands: bytes, replies: int) -> list[Any]:
+        """Send the pending log entries and the pipelined commands as one write, read their replies (a
+        broken connection is dropped; the pending entries are sent again with the retry)."""
+        with self._read_lock:
+            conn = self._connection()
+            pending = len(self._log_pending)
+            try:
+                payload = b"".join([*self._log_pending, commands]) if pending else commands
+                conn.send_packed_command([payload], check_health=False)
+                logged = [conn.read_response() for _ in range(pending)]
+                out = [conn.read_response() for _ in range(replies)]
+            except BaseException:
+                self._read_conn = None
+                conn.disconnect()
+                self.r.connection_pool.release(conn)
+                raise
+            del self._log_pending[:pending]
+        for reply in (*logged, *out):
+            if isinstance(reply, redis.ResponseError):
+                raise reply
+        return out
+
+    def _binary(self) -> redis.Redis:
+        if self._raw is None:
+            self._raw = redis.Redis.from_url(
+                self._url, socket_timeout=self._timeout_s, socket_connect_timeout=self._timeout_s
+            )
+        return self._raw
+
+    def log_entries(self, after: str | None, limit: int) -> list[LogEntry]:
+        self.flush_log()
+        start = f"({after}" if after else "-"
+        got = self._call("read log", lambda: self._binary().xrange(self.log_key(), start, "+", count=limit))
+        return [LogEntry(i.decode(), f[b"h"], f[b"r"]) for i, f in got]
+
+    def log_trim(self, upto: str) -> int:
+        ms, _, seq = upto.partition("-")
+        minid = f"{ms}-{int(seq or 0) + 1}"  # XTRIM MINID keeps ids >= minid
+        return int(
+            self._call("trim log", lambda: self.r.xtrim(self.log_key(), minid=minid, approximate=False))
+        )
+
+    def log_length(self) -> int:
+        self.flush_log()
+        return int(self._call("log length", lambda: self.r.xlen(self.log_key())))
+
     def scan(self, view: str) -> Iterator[tuple[str, Record]]:
         prefix = f"{self.prefix}:{view}:"
         keys = sorted(
@@ -232,6 +347,13 @@ class RedisStore(OnlineStore):
 
     def close(self) -> None:
         self._release(broken=bool(self._pending))
+        if self._log_pending:
+            self.flush_log()
+        if self._read_conn is not None:
+            self.r.connection_pool.release(self._read_conn)
+            self._read_conn = None
+        if self._raw is not None:
+            self._raw.close()
         self.r.close()
 
 
@@ -241,6 +363,24 @@ def _pack(args: list[str | bytes]) -> bytes:
     for arg in args:
         data = arg if isinstance(arg, bytes) else arg.encode()
         parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
+@functools.lru_cache(maxsize=1024)
+def _hmget_parts(fields: tuple[str, ...]) -> tuple[bytes, bytes]:
+    tail = b"".join(b"$%d\r\n%s\r\n" % (len(f), f) for f in (x.encode() for x in fields))
+    return b"*%d\r\n$5\r\nHMGET\r\n" % (len(fields) + 2), tail
+
+
+def _hmgets(keys: list[str], fields: list[str]) -> bytes:
+    """RESP of `HMGET key fields...` for each key: the fields are packed once, not once per key."""
+    if not keys:
+        return b""
+    head, tail = _hmget_parts(tuple(fields))
+    parts = []
+    for key in keys:
+        data = key.encode()
+        parts.append(b"%s$%d\r\n%s\r\n%s" % (head, len(data), data, tail))
     return b"".join(parts)
 
 

@@ -4,6 +4,7 @@ Also: incremental pushes (new rows, late and same-timestamp corrections), pushin
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -117,11 +118,13 @@ def test_push_equals_point_in_time_join(
 def test_get_command_reads_back(builds: dict, store_kind: str, redis_url: str, tmp_path: Path) -> None:
     env = _env(builds["t1"], store_settings(store_kind, redis_url, tmp_path))
     assert fsync(env, "push", "--select", "store_stats", "--as-of", T1.isoformat()).exit_code == 0
-    res = fsync(env, "get", "store_stats", "s|2|DE", "--as-of", T1.isoformat(), "--json")
+    entity = json.dumps({"store_id": "s|2", "country": "DE"})  # a key part holding `|`: given as JSON
+    res = fsync(env, "get", "store_stats", "--entity", entity, "--as-of", T1.isoformat(), "--json")
     assert res.exit_code in (0, 1)
     assert '"view": "store_stats"' in res.output
+    assert fsync(env, "get", "store_stats", "s|2|DE", "--as-of", T1.isoformat()).exit_code == 2  # ambiguous
     res = fsync(env, "get", "store_stats", "nope|XX", "--as-of", T1.isoformat())
-    assert res.exit_code == 1 and "absent" in res.output
+    assert res.exit_code == 1 and "missing - not served" in res.output
 
 
 def test_refuses_view_whose_tests_failed(builds: dict, redis_url: str, tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ import pytest
 import redis
 
 from fsync.online.encoding import encode_value
-from fsync.online.stores.base import META, Batch, OnlineStore
+from fsync.online.served_log import LoggedView, decode_entry, pack_header, pack_views
+from fsync.online.stores.base import META, Batch, OnlineStore, ViewRead, log_id_key
 from fsync.online.stores.redis import RedisStore
 from fsync.timeutil import to_us
 
@@ -168,3 +169,65 @@ def test_edge_values_round_trip(store: OnlineStore, value: object) -> None:
     got = store.get("v:v1", "k", T)
     assert got is not None and got.values["x"] == value and type(got.values["x"]) is type(value)
     assert str(got.values["x"]) == str(value)
+
+
+# -- the serving read path: many views in one round trip, and the served-value log -----------------------
+
+
+def test_read_many_views_raw_rows_in_request_order(store: OnlineStore) -> None:
+    write(store, "a:v1", [record("1", {"x": 1, "y": "s"}), record("2", {"x": None, "y": "t"})])
+    write(store, "b:_", [record("1", {"z": 1.5})])
+    rows = store.read_many(
+        [ViewRead("a:v1", ["2", "9", "1", "2"], ["y", "x", "nope"]), ViewRead("b:_", ["1", "2"], ["z"]),
+         ViewRead("c:_", [], ["q"])]
+    )
+    meta = f"{to_us(T)}:{to_us(T + timedelta(hours=1))}:1"
+    assert rows == [
+        [["st", "n", None, meta], [None] * 4, ["ss", "i1", None, meta], ["st", "n", None, meta]],
+        [["f1.5", meta], [None, None]],
+        [],
+    ]
+    assert store.read_many([]) == []
+
+
+def test_read_many_with_log_records_exactly_what_was_served(store: OnlineStore) -> None:
+    write(store, "a:v1", [record("1", {"x": 1, "y": None}), record("2", {"x": None, "y": None})])
+    # expired at `now` below, but kept physically for an hour more (the store's clock is the wall clock)
+    offset = (to_us(datetime.now(UTC).replace(tzinfo=None)) - to_us(T)) // 1000 + 3_600_000
+    store.write("a:v1", batch([record("3", {"x": 3, "y": "old"}, ttl=timedelta(minutes=1))]), offset)
+    store.flush()
+    views = [LoggedView("a", 1, "a:v1", ("x", "y"))]
+    entities = [["1", "2", "3", "4"]]
+    now = T + timedelta(minutes=30)
+    assert store.log_length() == 0
+    ids = []
+    for i in range(3):
+        header = pack_header(pack_views("svc", views), f"req{i}", to_us(now), to_us(now), entities)
+        served = store.read_many([ViewRead("a:v1", entities[0], ["x", "y"])], header)
+        # logging changes nothing of what is read
+        assert served == store.read_many([ViewRead("a:v1", entities[0], ["x", "y"])])
+        ids.append(store.log_entries(ids[-1] if ids else None, 10)[0].id)
+    assert store.log_length() == 3 and ids == sorted(ids, key=log_id_key) and len(set(ids)) == 3
+    entries = store.log_entries(None, 10)
+    assert [e.id for e in entries] == ids
+    rows = list(decode_entry(entries[0]))
+    assert [(r.request_id, r.service, r.view, r.version, r.entity_key, r.status) for r in rows] == [
+        ("req0", "svc", "a", 1, "1", "present"),
+        ("req0", "svc", "a", 1, "2", "null"),
+        ("req0", "svc", "a", 1, "3", "expired"),
+        ("req0", "svc", "a", 1, "4", "missing"),
+    ]
+    assert rows[0].values == {"x": 1, "y": None} and rows[1].values == {"x": None, "y": None}
+    assert rows[2].values == {} and rows[2].feature_ts == T and rows[3].feature_ts is None
+    assert rows[0].served_at == now and rows[0].now == now
+    assert store.log_entries(ids[0], 1)[0].id == ids[1]  # `after` is exclusive; `limit` bounds
+    assert store.log_trim(ids[1]) == 2
+    assert [e.id for e in store.log_entries(None, 10)] == ids[2:] and store.log_length() == 1
+
+
+def test_read_many_with_log_of_no_entities(store: OnlineStore) -> None:
+    views = pack_views(None, [LoggedView("a", None, "a:_", ("x",))])
+    header = pack_header(views, "r", to_us(T), to_us(T), [[]])
+    assert store.read_many([ViewRead("a:_", [], ["x"])], header) == [[]]
+    (entry,) = store.log_entries(None, 10)
+    assert list(decode_entry(entry)) == []
