@@ -114,6 +114,22 @@ def type_family(data_type: str) -> str:
     return "other:" + t
 
 
+# What a push can serve, by type family: checked for every column before the first write of a view.
+FEATURE_FAMILIES = (
+    "int",
+    "float",
+    "decimal",
+    "bool",
+    "string",
+    "timestamp",
+    "timestamptz",
+    "date",
+    "time",
+    "uuid",
+)
+KEY_FAMILIES = ("int", "decimal", "bool", "string", "timestamp", "timestamptz", "date", "uuid")
+TIMESTAMP_FAMILIES = ("timestamp", "timestamptz")
+
 _ENCODERS: dict[str, Encoder] = {
     "int": _int,
     "float": _float,
@@ -121,7 +137,10 @@ _ENCODERS: dict[str, Encoder] = {
     "bool": _bool,
     "string": _str,
     "timestamp": _timestamp,
-    "timestamptz": _timestamp,
+    "timestamptz": _timestamp,  # pushes read timestamptz columns as naive UTC (fsync/online/latest.py)
+    "date": lambda v: NULL if v is None else "D" + v.isoformat(),
+    "time": lambda v: NULL if v is None else "T" + v.isoformat(),
+    "uuid": lambda v: NULL if v is None else "s" + str(v),
 }
 
 

@@ -28,19 +28,36 @@ class Window:
 class LatestRowsQuery:
     """SQL for one view; `p` is the reader's placeholder (`?` or `%s`)."""
 
-    def __init__(self, view: FeatureViewSpec, feature_columns: list[str], p: str) -> None:
+    def __init__(
+        self,
+        view: FeatureViewSpec,
+        feature_columns: list[str],
+        p: str,
+        utc_columns: frozenset[str] = frozenset(),
+    ) -> None:
+        """`utc_columns`: the (lower-cased) names of timestamptz columns, read as their naive UTC
+        instant (`at time zone 'UTC'`, the same on DuckDB and PostgreSQL): fsync sees naive UTC only."""
         self.view, self.p = view, p
         self.rel = f"{quote(view.schema)}.{quote(view.alias)}"
         self.keys = [quote(k) for k in view.entity_keys]
         self.ts = quote(view.timestamp)
         self.created = quote(view.created_timestamp) if view.created_timestamp else None
         self.features = [quote(c) for c in feature_columns]
+        self._utc = {
+            quote(c)
+            for c in (*view.entity_keys, view.timestamp, *feature_columns, view.created_timestamp or "")
+            if c.lower() in utc_columns
+        }
         order = f"{self.ts} desc" + (f", {self.created} desc nulls last" if self.created else "")
         self.over = f"over (partition by {', '.join(self.keys)} order by {order})"
 
+    def _project(self, column: str) -> str:
+        return f"({column} at time zone 'UTC') as {column}" if column in self._utc else column
+
     def _base(self, w: Window, columns: list[str]) -> tuple[str, list[Any]]:
         p = self.p
-        sql = f"select {', '.join(columns)} from {self.rel} where {self.ts} is not null and {self.ts} <= {p}"
+        projection = ", ".join(self._project(c) for c in columns)
+        sql = f"select {projection} from {self.rel} where {self.ts} is not null and {self.ts} <= {p}"
         params: list[Any] = [w.as_of]
         if w.since_ts is not None:
             # Incremental: only entities with a row that is new or corrected since the watermark (a superset
@@ -85,7 +102,8 @@ class LatestRowsQuery:
 
     def null_key_example(self) -> tuple[str, list[Any]]:
         cond = " or ".join(f"{k} is null" for k in self.keys)
-        return f"select {', '.join(self.keys + [self.ts])} from {self.rel} where {cond} limit 1", []
+        projection = ", ".join(self._project(c) for c in self.keys + [self.ts])
+        return f"select {projection} from {self.rel} where {cond} limit 1", []
 
     def latest_rows(self, w: Window) -> tuple[str, list[Any]]:
         """keys..., ts, features... of each entity's latest row alive at as_of."""

@@ -8,12 +8,14 @@ inclusive) and the push generation that wrote it, as `<feature_ts_us>:<expires_a
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from fsync.errors import InfraUnavailable
 from fsync.online.encoding import decode_value
 from fsync.timeutil import from_us, to_us
 
@@ -43,9 +45,42 @@ class Batch:
     generation: int
     same_fields: bool = False  # every stored entity of the view already has exactly these fields
 
+    def split(self) -> tuple[Batch, Batch]:
+        """Two halves of the batch (for a store that limits the size of one write)."""
+        h = len(self.entities) // 2
+
+        def part(sl: slice) -> Batch:
+            return Batch(
+                self.names,
+                self.entities[sl],
+                self.feature_ts_us[sl],
+                self.expires_at_us[sl],
+                [c[sl] for c in self.columns],
+                self.generation,
+                self.same_fields,
+            )
+
+        return part(slice(0, h)), part(slice(h, None))
+
     def meta(self) -> list[str]:
         g = self.generation
         return [f"{ts}:{exp}:{g}" for ts, exp in zip(self.feature_ts_us, self.expires_at_us, strict=True)]
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The right to push one view into one store, held by one push until `expires_at` (wall clock, epoch
+    seconds) unless renewed. `token` is unique per push; `holder` says who it is (pid, host, start time)."""
+
+    view: str
+    token: str
+    holder: dict[str, Any]
+    expires_at: float
+
+
+class LeaseLost(InfraUnavailable):
+    """A write was refused because this push no longer holds the view's lease (it expired while the push
+    stalled, another push took it over, or the store lost it in a restart)."""
 
 
 @dataclass(frozen=True)
@@ -61,13 +96,35 @@ class Record:
         return self.expires_at_us >= to_us(now)
 
 
+def parse_watermark(view: str, text: str | bytes | None, where: str) -> dict[str, Any] | None:
+    """A stored watermark; one that is not fsync's JSON object is a store modified outside fsync."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        value = None
+    if not isinstance(value, dict) or not isinstance(value.get("as_of"), str):
+        raise InfraUnavailable(
+            f"the watermark of {view} in {where} is not fsync's (modified outside fsync?); delete it"
+            " and push with --full-refresh."
+        )
+    return value
+
+
 def decode_record(meta: str | None, fields: dict[str, str | None]) -> Record | None:
     """A record from its stored `__m` and encoded fields; None when the entity is absent (no `__m`)."""
     if meta is None:
         return None
-    ts, expires, generation = unpack_meta(meta)
-    values = {k: decode_value(v) for k, v in fields.items() if v is not None}
-    return Record(from_us(ts), expires, generation, values)
+    try:
+        ts, expires, generation = unpack_meta(meta)
+        values = {k: decode_value(v) for k, v in fields.items() if v is not None}
+        return Record(from_us(ts), expires, generation, values)
+    except (ValueError, OverflowError, ArithmeticError):
+        raise InfraUnavailable(
+            f"a stored record is not in fsync's layout ({META}={meta[:40]!r}): the online store was modified"
+            " outside fsync; push that view with --full-refresh."
+        ) from None
 
 
 class OnlineStore(ABC):
@@ -97,6 +154,40 @@ class OnlineStore(ABC):
     def delete_stale(self, view: str, generation: int) -> int:
         """Delete the view's entities not written by `generation` (after a full refresh); returns how many."""
 
+    # -- leases: pushes of one view into one store are mutually exclusive -------------------------------
+    # Every write, delete and watermark of a view made through a store that holds the view's lease is
+    # fenced: it is applied only while the lease is still this push's, atomically with the check, so a push
+    # whose lease expired or was taken over can never overwrite or delete what the new holder wrote.
+
+    @abstractmethod
+    def acquire_lease(self, view: str, token: str, holder: dict[str, Any], ttl_s: float) -> Lease | None:
+        """Take the view's lease for `ttl_s` seconds if it is free, expired, or held by `token`; return the
+        current holder's lease otherwise (nothing taken). From then on this store fences the view."""
+
+    @abstractmethod
+    def renew_lease(self, view: str, token: str, ttl_s: float) -> bool:
+        """Extend the lease if `token` still holds it (thread-safe: called by the push's heartbeat)."""
+
+    @abstractmethod
+    def release_lease(self, view: str, token: str) -> None:
+        """Give the lease up if `token` holds it; stop fencing the view."""
+
+    @abstractmethod
+    def take_over_lease(
+        self, view: str, stale: Lease, token: str, holder: dict[str, Any], ttl_s: float
+    ) -> bool:
+        """Replace `stale` (a holder known to be dead) by this push's lease, only if it is still `stale`."""
+
+    @abstractmethod
+    def next_generation(self, view: str, at_least: int) -> int:
+        """A generation number never handed out before for this view (and greater than `at_least`): every
+        full push, retries included, writes with its own generation."""
+
+    @abstractmethod
+    def current_generation(self, view: str) -> int:
+        """The last generation handed out for the view (0: none): greater than the watermark's when a full
+        push started after the last complete push and did not finish."""
+
     @abstractmethod
     def get_watermark(self, view: str) -> dict[str, Any] | None: ...
 
@@ -113,6 +204,14 @@ class OnlineStore(ABC):
 
     def flush(self) -> None:  # noqa: B027 - optional hook
         """Wait until every write sent so far is applied (a store may pipeline its writes)."""
+
+    def eviction_risk(self) -> str | None:
+        """Why the store may drop feature keys on its own before they expire (None: it never does)."""
+        return None
+
+    def evicted_keys(self) -> int:
+        """A counter of keys the store evicted so far (compared before and after a push)."""
+        return 0
 
     def purge_expired(self, view: str, now: datetime) -> int:
         """Physically drop entries expired at `now` (a store with native expiry need not)."""
