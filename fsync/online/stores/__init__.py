@@ -22,7 +22,7 @@ def open_store(settings: Settings) -> OnlineStore:
         return store
     from fsync.online.stores.sqlite import SQLiteStore
 
-    return SQLiteStore(settings.path(settings.sqlite_path))
+    return SQLiteStore(settings.path(settings.sqlite_path), timeout_s=settings.sqlite_timeout)
 
 
 __all__ = ["Batch", "OnlineStore", "open_store"]
