@@ -122,6 +122,7 @@ def write_artifacts(target: Path) -> None:
         json.dumps(
             {
                 "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json"},
+                "args": {"which": "build"},
                 "results": [{"unique_id": uid, "status": "success"}],
             }
         )
