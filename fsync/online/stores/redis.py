@@ -33,7 +33,7 @@ T = TypeVar("T")
 _FENCE = """
 if ARGV[3] ~= '' then
   local lease = redis.call('GET', ARGV[2])
-  if not lease or string.sub(lease, 1, #ARGV[3]) ~= ARGV[3] then
+  if not lease or string.sub(lease, 1, #ARGV[3] + 1) ~= ARGV[3] .. ' ' then
     return redis.error_reply('FSYNC_LEASE_LOST')
   end
 end
@@ -92,38 +92,66 @@ return 1
 """
 )
 
-# KEYS[1] the lease key. ARGV[1] the lease value (token, space, holder JSON), [2] the token, [3] ttl ms.
-# Taken when free or already this token's; otherwise the holder's value and remaining ms are returned.
-_ACQUIRE = """
-local current = redis.call('GET', KEYS[1])
-if current and string.sub(current, 1, #ARGV[2]) ~= ARGV[2] then
-  return {0, current, redis.call('PTTL', KEYS[1])}
+# A lease is a key without a TTL (a Redis with a volatile-* maxmemory-policy must not evict it) holding
+# "<token> <expires at, ms of the server's clock> <holder JSON>"; its expiry is checked against TIME.
+_LEASE_LIB = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-return {1, ARGV[1], tonumber(ARGV[3])}
+local function lease_parts(value)
+  local token, expires = string.match(value, '^(%S+) (%d+) ')
+  return token, tonumber(expires or '0')
+end
 """
 
-# KEYS[1] the lease key. ARGV[1] token, [2] ttl ms (renew) | ARGV[1] token (release) |
-# ARGV[1] the stale holder's token, [2] the new value, [3] ttl ms (take over).
-_RENEW = """
+# KEYS[1] the lease key. ARGV[1] token, [2] ttl ms, [3] holder JSON. Taken when free, expired or already
+# this token's; otherwise {0, the holder's value, its remaining ms}.
+_ACQUIRE = (
+    _LEASE_LIB
+    + """
+local now = now_ms()
 local current = redis.call('GET', KEYS[1])
-if current and string.sub(current, 1, #ARGV[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
+if current then
+  local token, expires = lease_parts(current)
+  if token ~= ARGV[1] and expires > now then return {0, current, expires - now} end
 end
-return 0
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. (now + tonumber(ARGV[2])) .. ' ' .. ARGV[3])
+return {1, '', 0}
 """
-_RELEASE = """
+)
+
+# KEYS[1] the lease key. ARGV[1] token, [2] ttl ms (renew) | ARGV[1] token (release) |
+# ARGV[1] the stale holder's token, [2] the new token, [3] ttl ms, [4] holder JSON (take over).
+_RENEW = (
+    _LEASE_LIB
+    + """
 local current = redis.call('GET', KEYS[1])
-if current and string.sub(current, 1, #ARGV[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+if not current then return 0 end
+local token = lease_parts(current)
+if token ~= ARGV[1] then return 0 end
+local holder = string.match(current, '^%S+ %d+ (.*)$') or '{}'
+redis.call('SET', KEYS[1], token .. ' ' .. (now_ms() + tonumber(ARGV[2])) .. ' ' .. holder)
 return 1
 """
-_TAKE_OVER = """
+)
+_RELEASE = (
+    _LEASE_LIB
+    + """
 local current = redis.call('GET', KEYS[1])
-if current and string.sub(current, 1, #ARGV[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+if current and lease_parts(current) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 """
+)
+_TAKE_OVER = (
+    _LEASE_LIB
+    + """
+local current = redis.call('GET', KEYS[1])
+if current and lease_parts(current) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2] .. ' ' .. (now_ms() + tonumber(ARGV[3])) .. ' ' .. ARGV[4])
+return 1
+"""
+)
 
 # KEYS[1] the generations hash. ARGV[1] the view, [2] the least acceptable previous value.
 _NEXT_GENERATION = """
@@ -200,10 +228,10 @@ class RedisStore(OnlineStore):
         if "FSYNC_LEASE_LOST" in text:
             return LeaseLost(
                 f"this push lost its lease on the view in {self.describe()} ({what} refused): it stalled past"
-                " the lease's expiry, another push took over, or Redis restarted; nothing more was written"
-                " and the watermark was not advanced: push again."
+                " the lease's expiry, another push took over, or Redis restarted (or evicted it); nothing"
+                " more was written and the watermark was not advanced: push again."
             )
-        if text.startswith("OOM"):
+        if isinstance(exc, redis.exceptions.OutOfMemoryError) or text.startswith("OOM"):
             return InfraUnavailable(
                 f"Redis at {self.url_redacted} is out of memory ({what} refused: used memory is over"
                 " maxmemory with maxmemory-policy noeviction); the view was partly rewritten and its"
@@ -375,27 +403,26 @@ class RedisStore(OnlineStore):
     def _lease_key(self, view: str) -> str:
         return f"{self.prefix}:__lease:{view}"
 
-    def _lease(self, view: str, value: str, pttl: int) -> Lease:
-        token, _, holder = value.partition(" ")
+    def _lease(self, view: str, value: str, remaining_ms: int) -> Lease:
+        token, _, rest = value.partition(" ")
+        holder = rest.partition(" ")[2]
         try:
             parsed = json.loads(holder)
         except ValueError:
-            parsed = {"unparsable": holder[:80]}
-        return Lease(
-            view, token, parsed if isinstance(parsed, dict) else {}, time.time() + max(pttl, 0) / 1000
-        )
+            parsed = {}
+        holder_dict = parsed if isinstance(parsed, dict) else {}
+        return Lease(view, token, holder_dict, time.time() + max(remaining_ms, 0) / 1000)
 
     def acquire_lease(self, view: str, token: str, holder: dict[str, Any], ttl_s: float) -> Lease | None:
-        value = f"{token} {json.dumps(holder, sort_keys=True)}"
         script = self._scripts["acquire"]
-        ok, current, pttl = self._call(
-            "take the lease",
-            lambda: script(keys=[self._lease_key(view)], args=[value, token, int(ttl_s * 1000)]),
+        args = [token, int(ttl_s * 1000), json.dumps(holder, sort_keys=True)]
+        ok, current, remaining = self._call(
+            "take the lease", lambda: script(keys=[self._lease_key(view)], args=args)
         )
         if int(ok) == 1:
             self._fences[view] = token
             return None
-        return self._lease(view, str(current), int(pttl))
+        return self._lease(view, str(current), int(remaining))
 
     def renew_lease(self, view: str, token: str, ttl_s: float) -> bool:
         script = self._scripts["renew"]
@@ -412,12 +439,9 @@ class RedisStore(OnlineStore):
     def take_over_lease(
         self, view: str, stale: Lease, token: str, holder: dict[str, Any], ttl_s: float
     ) -> bool:
-        value = f"{token} {json.dumps(holder, sort_keys=True)}"
         script = self._scripts["take_over"]
-        ok = self._call(
-            "take over the lease",
-            lambda: script(keys=[self._lease_key(view)], args=[stale.token, value, int(ttl_s * 1000)]),
-        )
+        args = [stale.token, token, int(ttl_s * 1000), json.dumps(holder, sort_keys=True)]
+        ok = self._call("take over the lease", lambda: script(keys=[self._lease_key(view)], args=args))
         if int(ok) == 1:
             self._fences[view] = token
         return int(ok) == 1
