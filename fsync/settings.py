@@ -51,6 +51,7 @@ class Settings:
 
 _NAMES = {f.name: f for f in fields(Settings)}
 _INT = re.compile(r"[+-]?[0-9]+")
+_MEMORY = re.compile(r"[0-9]+(\.[0-9]+)?\s*([KMGT]i?)?B", re.IGNORECASE)
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 # (least value, what it is) of every number setting
 _RANGES: dict[str, tuple[float, str]] = {
@@ -164,6 +165,11 @@ def load_settings(
         value = getattr(settings, name)
         if (value or name == "lookback") and duration_seconds(value) is None:
             raise FsyncError(f"setting {name} is {value!r}; write {DURATION_UNITS}, e.g. '2d'.")
+    if settings.duckdb_memory_limit and not _MEMORY.fullmatch(settings.duckdb_memory_limit):
+        raise FsyncError(
+            f"setting duckdb_memory_limit is {settings.duckdb_memory_limit!r}; write an amount such as"
+            " 4GB, 512MiB."
+        )
     for name in ("sqlite_path", "key_prefix", "redis_url"):
         if not getattr(settings, name).strip():
             raise FsyncError(f"setting {name} is empty.")

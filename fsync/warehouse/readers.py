@@ -4,6 +4,7 @@ outage (exit 3), reported without the password."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -46,14 +47,16 @@ class DuckDBReader:
         return {name: dtype for name, dtype in rows}
 
     def one(self, sql: str, params: list[Any]) -> tuple[Any, ...] | None:
-        return self.con.execute(sql, params).fetchone()
+        with _duckdb_errors():
+            return self.con.execute(sql, params).fetchone()
 
     def stream(self, sql: str, params: list[Any], batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
         cur = self.con.cursor()
         try:
-            cur.execute(sql, params)
-            while rows := cur.fetchmany(batch_size):
-                yield rows
+            with _duckdb_errors():
+                cur.execute(sql, params)
+                while rows := cur.fetchmany(batch_size):
+                    yield rows
         finally:
             cur.close()
 
@@ -79,20 +82,50 @@ class PostgresReader:
             return {name: dtype for name, dtype in cur.fetchall()}
 
     def one(self, sql: str, params: list[Any]) -> tuple[Any, ...] | None:
-        with self.con.cursor() as cur:
+        with self._errors(), self.con.cursor() as cur:
             cur.execute(sql, params)
             return cur.fetchone()
 
     def stream(self, sql: str, params: list[Any], batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
         self._n += 1
-        with self.con.cursor(name=f"fsync_stream_{self._n}") as cur:  # server-side: memory stays flat
+        with self._errors(), self.con.cursor(name=f"fsync_stream_{self._n}") as cur:  # server-side cursor
             cur.itersize = batch_size
             cur.execute(sql, params)
             while rows := cur.fetchmany(batch_size):
                 yield rows
 
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """A failed query is one line naming what failed; a lost connection is an outage (exit 3)."""
+        import psycopg2
+
+        try:
+            yield
+        except psycopg2.OperationalError as exc:
+            raise InfraUnavailable(f"PostgreSQL failed a query: {_first_line(exc)}") from None
+        except (psycopg2.Error, ValueError, OverflowError) as exc:
+            # ValueError/OverflowError: a value Python cannot hold (a date 'infinity', a year past 9999)
+            with contextlib.suppress(psycopg2.Error):
+                self.con.rollback()
+            raise FsyncError(f"PostgreSQL failed a query of fsync: {_first_line(exc)}") from None
+
     def close(self) -> None:
         self.con.close()
+
+
+@contextlib.contextmanager
+def _duckdb_errors() -> Iterator[None]:
+    import duckdb
+
+    try:
+        yield
+    except (duckdb.Error, ValueError, OverflowError) as exc:
+        raise FsyncError(f"DuckDB failed a query of fsync: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def open_duckdb(path: Path) -> Any:
