@@ -65,6 +65,8 @@ class SQLiteStore(OnlineStore):
             self.con.execute("pragma journal_mode = wal")
             self.con.execute("pragma synchronous = normal")
             self.con.executescript(_SCHEMA)
+        except sqlite3.OperationalError as exc:
+            raise self._error("open it", exc) from None
         except (sqlite3.Error, OSError) as exc:
             raise InfraUnavailable(f"cannot open the SQLite online store {path}: {_reason(exc)}") from None
 
@@ -75,21 +77,24 @@ class SQLiteStore(OnlineStore):
         try:
             return fn()
         except sqlite3.OperationalError as exc:
-            text = str(exc)
-            if "locked" in text or "busy" in text:
-                raise InfraUnavailable(
-                    f"the SQLite online store {self.path} is locked by another writer (waited"
-                    f" {self.timeout_s:g}s to {what}); the watermark was not advanced: retry when it"
-                    " finishes."
-                ) from None
-            raise InfraUnavailable(
-                f"the SQLite online store {self.path} failed to {what}: {_reason(exc)}; the watermark was"
-                " not advanced."
-            ) from None
+            raise self._error(what, exc) from None
         except sqlite3.DatabaseError as exc:
             raise InfraUnavailable(
                 f"the SQLite online store {self.path} failed to {what}: {_reason(exc)}."
             ) from None
+
+    def _error(self, what: str, exc: sqlite3.OperationalError) -> InfraUnavailable:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return InfraUnavailable(
+                f"the SQLite online store {self.path} is locked by another writer (waited"
+                f" {self.timeout_s:g}s to {what}); the watermark was not advanced: retry when it finishes."
+            )
+        hint = " (is the disk full?)" if "disk" in text or "full" in text else ""
+        return InfraUnavailable(
+            f"the SQLite online store {self.path} failed to {what}: {_reason(exc)}{hint}; the watermark"
+            " was not advanced."
+        )
 
     def _fenced(self, view: str) -> None:
         """Inside a write transaction: raise unless this store still holds the view's lease (if it took
