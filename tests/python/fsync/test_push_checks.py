@@ -43,7 +43,7 @@ def _env(tmp_path: Path, db: Path, store_env: dict[str, str]) -> dict[str, str]:
 
 
 def _view(name: str, columns: dict[str, str], **meta: object) -> dict[str, object]:
-    return {"name": name, "meta": fv_meta(ttl="2d", **meta), "columns": columns}
+    return {"name": name, "meta": fv_meta(**{"ttl": "2d", **meta}), "columns": columns}
 
 
 def test_a_schema_change_forces_a_full_push(tmp_path: Path, store_kind: str, redis_url: str) -> None:
@@ -278,3 +278,37 @@ def test_redis_that_may_evict_feature_keys(tmp_path: Path) -> None:
     finally:
         server.kill()
         server.wait()
+
+
+def test_deleted_entities_stay_until_a_full_push_or_the_periodic_reconciliation(
+    tmp_path: Path, store_kind: str, redis_url: str
+) -> None:
+    rows = "select range as user_id, timestamp '2024-05-31 12:00' as feature_ts, range as x from range(100)"
+    db = _db(tmp_path, f"create table main.fv as {rows}")
+    write_artifacts(
+        tmp_path / "target",
+        [_view("fv", {"user_id": "bigint", "feature_ts": "timestamp", "x": "bigint"}, ttl="30d")],
+    )
+    env = {
+        **_env(tmp_path, db, store_settings(store_kind, redis_url, tmp_path)),
+        "FSYNC_FULL_REFRESH_EVERY": "1d",
+    }
+    assert fsync(env, "push", "--as-of", T.isoformat()).exit_code == 0
+    _db(tmp_path, "delete from main.fv where user_id < 10")
+    store = open_store_from_env(env)
+    # Incremental: rows deleted from the warehouse are still served (documented).
+    res = fsync(env, "push", "--as-of", (T + timedelta(hours=6)).isoformat(), "--json")
+    assert json.loads(res.output)["views"][0]["mode"] == "incremental"
+    assert len(store.snapshot("fv:_", T + timedelta(hours=6))) == 100
+    # A day after the last full push, the push is full and the deleted entities go.
+    res = fsync(env, "push", "--as-of", (T + timedelta(days=1)).isoformat(), "--json")
+    view = json.loads(res.output)["views"][0]
+    assert (
+        view["mode"] == "full"
+        and view["reason"].startswith("periodic full refresh")
+        and view["deleted"] == 10
+    )
+    assert set(store.snapshot("fv:_", T + timedelta(days=1))) == {str(i) for i in range(10, 100)}
+    res = fsync(env, "push", "--as-of", (T + timedelta(days=1, hours=1)).isoformat(), "--json")
+    assert json.loads(res.output)["views"][0]["mode"] == "incremental"
+    store.close()
