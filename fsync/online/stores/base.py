@@ -221,10 +221,15 @@ class OnlineStore(ABC):
         pass
 
     def get(self, view: str, entity: str, now: datetime) -> Record | None:
-        """The record of an entity served at `now`, or None when absent or expired."""
+        """The record of an entity served at `now`, or None when absent, expired, or not valid yet (the store
+        keeps only the latest row: one whose feature_ts is after `now` was not servable then)."""
         record = self.read(view, [entity])[0]
-        return record if record is not None and record.alive(now) else None
+        return record if record is not None and _servable(record, now) else None
 
     def snapshot(self, view: str, now: datetime) -> dict[str, Record]:
         """Every entity served at `now` with its record (for tests and comparisons)."""
-        return {e: r for e, r in self.scan(view) if r.alive(now)}
+        return {e: r for e, r in self.scan(view) if _servable(r, now)}
+
+
+def _servable(record: Record, now: datetime) -> bool:
+    return record.alive(now) and record.feature_ts <= now
