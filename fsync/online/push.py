@@ -278,6 +278,7 @@ def acquire(store: OnlineStore, view: FeatureViewSpec, opts: PushOptions) -> str
 class Plan:
     view: FeatureViewSpec
     query: LatestRowsQuery
+    staged: tuple[str, list[Any]]  # the candidates, staged by the reader
     columns: list[str]
     actual: dict[str, str]
     schema: list[list[str]]
@@ -345,33 +346,35 @@ def plan_view(view: FeatureViewSpec, reader: Reader, store: OnlineStore, opts: P
             ),
         )
 
-    total, n_dup, created_max, n_null = reader.one(*q.preflight(window)) or (0, 0, None, 0)
-    null_row = reader.one(*q.null_key_example()) if n_null else None
+    null_row = reader.one(*q.null_key_example())
     if null_row is not None:
         raise FsyncError(
             f"view {view.label}: NULL entity key in column(s) "
             f"{', '.join(k for k, v in zip(view.entity_keys, null_row, strict=False) if v is None)}"
             f"; example row: {_example(view, null_row)}. Nothing of {view.label} was written."
         )
+    staged = reader.stage(*q.candidates(window))
+    total, n_dup, created_max = reader.one(*q.checks(staged, window)) or (0, 0, None)
     if n_dup:
-        dup = reader.one(*q.duplicate_example(window))
+        dup = reader.one(*q.duplicate_example(staged))
         raise FsyncError(
             f"view {view.label}: duplicate rows for the same ({', '.join(view.system_columns)}); "
             f"the latest row is ambiguous for example at {_example(view, dup)}. "
             f"Nothing of {view.label} was written."
         )
     return Plan(
-        view,
-        q,
-        columns,
-        actual,
-        schema,
-        watermark,
-        reason is not None,
-        reason,
-        window,
-        int(total),
-        created_max,
+        view=view,
+        query=q,
+        staged=staged,
+        columns=columns,
+        actual=actual,
+        schema=schema,
+        watermark=watermark,
+        full=reason is not None,
+        reason=reason,
+        window=window,
+        total=int(total),
+        created_max=created_max,
     )
 
 
@@ -396,7 +399,7 @@ def _write_rows(
     # did not finish forces the next one to be full: every stored hash already has exactly these fields.
     same_fields = not plan.full
     written = 0
-    sql, params = plan.query.latest_rows(plan.window)
+    sql, params = plan.query.latest_rows(plan.staged, plan.window)
     for rows in reader.stream(sql, params, opts.batch_size):
         if beat.lost:
             raise LeaseLost(f"the lease on {view.label} was lost mid-push; the watermark was not advanced.")

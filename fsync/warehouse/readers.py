@@ -19,6 +19,11 @@ class Reader(Protocol):
     def columns(self, schema: str, table: str) -> dict[str, str]: ...
     def one(self, sql: str, params: list[Any]) -> tuple[Any, ...] | None: ...
     def stream(self, sql: str, params: list[Any], batch_size: int) -> Iterator[list[tuple[Any, ...]]]: ...
+    def stage(self, sql: str, params: list[Any]) -> tuple[str, list[Any]]:
+        """A query whose result several later queries read: the SQL (and parameters) that reads it back,
+        to be used as a CTE body. The warehouse computes it once where it can (a temporary table)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -32,9 +37,8 @@ class DuckDBReader:
     def __init__(self, path: Path, memory_limit: str | None = None) -> None:
         self.con = open_duckdb(path)
         self.con.execute("set TimeZone = 'UTC'")
-        # One thread: the push is a stream, and the second core is the online store's (Redis) while it writes.
-        self.con.execute("set threads = 1")
         self.con.execute("set preserve_insertion_order = false")
+        self._staged = 0
         if memory_limit:
             self.con.execute(f"set memory_limit = '{memory_limit}'")
 
@@ -51,14 +55,18 @@ class DuckDBReader:
             return self.con.execute(sql, params).fetchone()
 
     def stream(self, sql: str, params: list[Any], batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
-        cur = self.con.cursor()
-        try:
-            with _duckdb_errors():
-                cur.execute(sql, params)
-                while rows := cur.fetchmany(batch_size):
-                    yield rows
-        finally:
-            cur.close()
+        # On the connection itself: a cursor is another connection, which does not see temporary tables.
+        with _duckdb_errors():
+            self.con.execute(sql, params)
+            while rows := self.con.fetchmany(batch_size):
+                yield rows
+
+    def stage(self, sql: str, params: list[Any]) -> tuple[str, list[Any]]:
+        self._staged += 1
+        name = f"_fsync_stage_{self._staged}"
+        with _duckdb_errors():
+            self.con.execute(f"create or replace temporary table {name} as {sql}", params)
+        return f"select * from {name}", []
 
     def close(self) -> None:
         self.con.close()
@@ -93,6 +101,10 @@ class PostgresReader:
             cur.execute(sql, params)
             while rows := cur.fetchmany(batch_size):
                 yield rows
+
+    def stage(self, sql: str, params: list[Any]) -> tuple[str, list[Any]]:
+        # A read-only session cannot create even a temporary table: each reader computes it (a CTE).
+        return sql, list(params)
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
