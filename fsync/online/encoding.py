@@ -144,6 +144,18 @@ _ENCODERS: dict[str, Encoder] = {
 }
 
 
+# The same encodings as SQL, for the warehouse to run while it reads (DuckDB and PostgreSQL spell them
+# alike): a push reads these columns already encoded, NULL as `n`. Both print a double as the shortest text
+# that reads back to the same double, as repr() does (tests/python/fsync/test_stores.py round-trips them).
+SQL_ENCODERS: dict[str, str] = {
+    "int": "coalesce('i' || cast({c} as varchar), 'n')",
+    "float": "coalesce('f' || cast(cast({c} as double precision) as varchar), 'n')",
+    "decimal": "coalesce('d' || cast({c} as varchar), 'n')",
+    "bool": "case when {c} then 'b1' when not {c} then 'b0' else 'n' end",
+    "string": "coalesce('s' || {c}, 'n')",
+}
+
+
 def encoder_for(data_type: str) -> Encoder:
     """The fastest encoder for a column of this warehouse type (generic for the rare ones)."""
     return _ENCODERS.get(type_family(data_type), encode_value)

@@ -42,15 +42,20 @@ class LatestRowsQuery:
         feature_columns: list[str],
         p: str,
         utc_columns: frozenset[str] = frozenset(),
+        encoders: dict[str, str] | None = None,
     ) -> None:
         """`utc_columns`: the (lower-cased) names of timestamptz columns, read as their naive UTC
-        instant (`at time zone 'UTC'`, the same on DuckDB and PostgreSQL): fsync sees naive UTC only."""
+        instant (`at time zone 'UTC'`, the same on DuckDB and PostgreSQL): fsync sees naive UTC only.
+        `encoders`: feature column -> SQL template (`{c}` the column) that latest_rows returns instead."""
         self.view, self.p = view, p
         self.rel = f"{quote(view.schema)}.{quote(view.alias)}"
         self.keys = [quote(k) for k in view.entity_keys]
         self.ts = quote(view.timestamp)
         self.created = quote(view.created_timestamp) if view.created_timestamp else None
         self.features = [quote(c) for c in feature_columns]
+        self._encoded = [
+            (encoders or {}).get(c, "{c}").format(c=quote(c)) + f" as {quote(c)}" for c in feature_columns
+        ]
         self._utc = {
             quote(c)
             for c in (*view.entity_keys, view.timestamp, *feature_columns, view.created_timestamp or "")
@@ -134,7 +139,7 @@ class LatestRowsQuery:
 
     def latest_rows(self, staged: SQL, w: Window) -> SQL:
         """keys..., ts, features... of each entity's latest row alive at as_of (after the checks passed)."""
-        out = ", ".join(self.keys + [self.ts] + self.features)
+        out = ", ".join(self.keys + [self.ts] + self._encoded)
         if self.created:
             sql = f"select {out} from ({self._ranked(staged)}) as _c where _rn = 1 and {self.ts} >= {self.p}"
         else:  # the duplicate check passed: one candidate per entity

@@ -27,6 +27,7 @@ from fsync.manifest import FeatureViewSpec, Manifest
 from fsync.online.encoding import (
     FEATURE_FAMILIES,
     KEY_FAMILIES,
+    SQL_ENCODERS,
     TIMESTAMP_FAMILIES,
     column_encoder,
     entity_key,
@@ -326,7 +327,9 @@ def plan_view(view: FeatureViewSpec, reader: Reader, store: OnlineStore, opts: P
     validate_schema(view, actual)
     columns = feature_columns(view, actual)
     utc = frozenset(k.lower() for k, t in actual.items() if type_family(t) == "timestamptz")
-    q = LatestRowsQuery(view, columns, reader.param, utc)
+    lower = {k.lower(): v for k, v in actual.items()}
+    in_sql = {c: SQL_ENCODERS[f] for c in columns if (f := type_family(lower[c.lower()])) in SQL_ENCODERS}
+    q = LatestRowsQuery(view, columns, reader.param, utc, in_sql)
     schema = served_schema(view, actual)
 
     watermark = store.get_watermark(view.store_id)
@@ -392,12 +395,17 @@ def _write_rows(
     n_keys = len(view.entity_keys)
     ttl_us = view.ttl_seconds * 1_000_000
     lower = {k.lower(): v for k, v in plan.actual.items()}
-    encoders = [column_encoder(lower[c.lower()]) for c in columns]
+    # Columns of the common types arrive encoded by the warehouse (SQL_ENCODERS); the rest are encoded here.
+    encoders = [
+        None if type_family(lower[c.lower()]) in SQL_ENCODERS else column_encoder(lower[c.lower()])
+        for c in columns
+    ]
     offset_ms = (to_us(opts.wall_now or opts.as_of) - to_us(opts.as_of)) // 1000
     single_key = n_keys == 1 and type_family(lower[view.entity_keys[0].lower()]) in ("int", "string")
     # An incremental push runs only when the schema equals the last complete push's, and a full push that
     # did not finish forces the next one to be full: every stored hash already has exactly these fields.
-    same_fields = not plan.full
+    # The first generation ever handed out, with no watermark: nothing of the view is stored at all.
+    same_fields = not plan.full or (plan.watermark is None and generation == 1)
     written = 0
     sql, params = plan.query.latest_rows(plan.staged, plan.window)
     for rows in reader.stream(sql, params, opts.batch_size):
@@ -406,7 +414,9 @@ def _write_rows(
         cols = list(zip(*rows, strict=True))
         feature_ts = [(ts - EPOCH) // MICROSECOND for ts in cols[n_keys]]
         expires = [min(ts + ttl_us, MAX_US) for ts in feature_ts]
-        encoded = [enc(col) for enc, col in zip(encoders, cols[n_keys + 1 :], strict=True)]
+        encoded = [
+            col if enc is None else enc(col) for enc, col in zip(encoders, cols[n_keys + 1 :], strict=True)
+        ]
         if single_key:
             entities = [entity_key((k,)) if isinstance(k, str) else str(k) for k in cols[0]]
         else:

@@ -39,28 +39,31 @@ if ARGV[3] ~= '' then
 end
 """
 
-# KEYS: the entities' hash keys. ARGV[1]: msgpack [names, columns, meta, expire_ms, replace]; entity i gets
-# names[j] -> columns[j][i], `__m` -> meta[i], and PEXPIREAT expire_ms[i]. A script runs atomically, so every
-# hash of the batch is replaced whole (DEL + HSET + PEXPIREAT): no reader sees half old, half new fields.
-# `replace` false skips the DEL when every stored hash of the view is known to have exactly these fields.
+# ARGV[1]: msgpack [names, columns, meta, expire_ms, replace, prefix, entities]; the hash of entity i is
+# prefix .. entities[i] (named in the payload, not in KEYS: packing a thousand KEYS per call cost more than
+# the rest of the push; Redis Cluster is not supported anyway). It gets names[j] -> columns[j][i],
+# `__m` -> meta[i], and PEXPIREAT expire_ms[i]. A script runs atomically, so every hash of the batch is
+# replaced whole (DEL + HSET + PEXPIREAT): no reader sees half old, half new fields. `replace` false skips
+# the DEL when every stored hash of the view is known to have exactly these fields (or none exists).
 _WRITE = (
     _FENCE
     + """
 local batch = cmsgpack.unpack(ARGV[1])
 local names, columns, meta, expire, replace = batch[1], batch[2], batch[3], batch[4], batch[5]
+local prefix, entities = batch[6], batch[7]
 local n = #names
 local args = {}
 for j = 1, n do args[2 * j - 1] = names[j] end
 args[2 * n + 1] = '__m'
-for i = 1, #KEYS do
-  local key = KEYS[i]
+for i = 1, #entities do
+  local key = prefix .. entities[i]
   for j = 1, n do args[2 * j] = columns[j][i] end
   args[2 * n + 2] = meta[i]
   if replace then redis.call('DEL', key) end
   redis.call('HSET', key, unpack(args))
   redis.call('PEXPIREAT', key, expire[i])
 end
-return #KEYS
+return #entities
 """
 )
 
@@ -189,7 +192,7 @@ class RedisStore(OnlineStore):
             ) from None
         self._write = self.r.register_script(_WRITE)
         self._conn: Any = None
-        self._pending: list[tuple[list[str], list[str | bytes]]] = []  # (keys, ARGV) sent, not yet confirmed
+        self._pending: list[list[str | bytes]] = []  # ARGV of write calls sent, not yet confirmed
         self._scripts = {
             name: self.r.register_script(src)
             for name, src in (
@@ -271,11 +274,13 @@ class RedisStore(OnlineStore):
         if not batch.entities:
             return
         prefix = f"{self.prefix}:{view}:"
-        keys = [prefix + e for e in batch.entities]
-        expire_ms = [str(min(e // 1000 + expire_offset_ms, _MAX_EXPIRE_MS)) for e in batch.expires_at_us]
-        payload = msgpack.packb([batch.names, batch.columns, batch.meta(), expire_ms, not batch.same_fields])
+        expire_ms = [min(e // 1000 + expire_offset_ms, _MAX_EXPIRE_MS) for e in batch.expires_at_us]
+        replace = not batch.same_fields
+        payload = msgpack.packb(
+            [batch.names, batch.columns, batch.meta(), expire_ms, replace, prefix, batch.entities]
+        )
         limit = self._payload_limit() - 1024
-        if len(payload) + sum(len(k) for k in keys) > limit:
+        if len(payload) > limit:
             if len(batch.entities) == 1:
                 raise FsyncError(
                     f"entity {batch.entities[0]!r} of {view} is {len(payload):,} bytes encoded, over Redis'"
@@ -286,16 +291,14 @@ class RedisStore(OnlineStore):
                 self.write(view, half, expire_offset_ms)
             return
         args: list[str | bytes] = [payload, *self._fence(view)]
-        self._pending.append((keys, args))
+        self._pending.append(args)
         try:
             if self._conn is None:
                 self._conn = self.r.connection_pool.get_connection()
             if not self._loaded:
                 self._write.sha = self.r.script_load(_WRITE)
                 self._loaded = True
-            self._conn.send_packed_command(
-                [_pack(["EVALSHA", self._write.sha, str(len(keys)), *keys, *args])]
-            )
+            self._conn.send_packed_command([_pack(["EVALSHA", self._write.sha, "0", *args])])
             # One batch in flight: Redis applies batch k while Python encodes batch k + 1.
             while len(self._pending) > 1:
                 self._receive()
@@ -316,8 +319,8 @@ class RedisStore(OnlineStore):
         pending, self._pending = self._pending, []
         if isinstance(exc, redis.ResponseError) and not isinstance(exc, redis.exceptions.NoScriptError):
             raise self._response_error("write", exc) from None
-        for keys, args in pending:
-            self._call("write", lambda keys=keys, args=args: self._write(keys=keys, args=args))
+        for args in pending:
+            self._call("write", lambda args=args: self._write(args=args))
 
     def _release(self, broken: bool = False) -> None:
         if self._conn is not None:
