@@ -413,12 +413,16 @@ def _write_rows(
             raise LeaseLost(f"the lease on {view.label} was lost mid-push; the watermark was not advanced.")
         cols = list(zip(*rows, strict=True))
         feature_ts = [(ts - EPOCH) // MICROSECOND for ts in cols[n_keys]]
-        expires = [min(ts + ttl_us, MAX_US) for ts in feature_ts]
+        if feature_ts and max(feature_ts) + ttl_us > MAX_US:  # an enormous ttl: clamp at the end of time
+            expires = [min(ts + ttl_us, MAX_US) for ts in feature_ts]
+        else:
+            expires = [ts + ttl_us for ts in feature_ts]
         encoded = [
             col if enc is None else enc(col) for enc, col in zip(encoders, cols[n_keys + 1 :], strict=True)
         ]
         if single_key:
-            entities = [entity_key((k,)) if isinstance(k, str) else str(k) for k in cols[0]]
+            keys = cols[0]
+            entities = [entity_key((k,)) for k in keys] if isinstance(keys[0], str) else list(map(str, keys))
         else:
             entities = [entity_key(row[:n_keys]) for row in rows]
         batch = Batch(list(columns), entities, feature_ts, expires, encoded, generation, same_fields)

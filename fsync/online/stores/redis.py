@@ -274,7 +274,9 @@ class RedisStore(OnlineStore):
         if not batch.entities:
             return
         prefix = f"{self.prefix}:{view}:"
-        expire_ms = [min(e // 1000 + expire_offset_ms, _MAX_EXPIRE_MS) for e in batch.expires_at_us]
+        expire_ms = [e // 1000 + expire_offset_ms for e in batch.expires_at_us]
+        if expire_ms and max(expire_ms) > _MAX_EXPIRE_MS:
+            expire_ms = [min(e, _MAX_EXPIRE_MS) for e in expire_ms]
         replace = not batch.same_fields
         payload = msgpack.packb(
             [batch.names, batch.columns, batch.meta(), expire_ms, replace, prefix, batch.entities]
@@ -299,8 +301,8 @@ class RedisStore(OnlineStore):
                 self._write.sha = self.r.script_load(_WRITE)
                 self._loaded = True
             self._conn.send_packed_command([_pack(["EVALSHA", self._write.sha, "0", *args])])
-            # One batch in flight: Redis applies batch k while Python encodes batch k + 1.
-            while len(self._pending) > 1:
+            # A few batches in flight: Redis applies batch k while Python encodes the next ones.
+            while len(self._pending) > _IN_FLIGHT:
                 self._receive()
         except (*_RETRYABLE, redis.ResponseError) as exc:
             self._recover(exc)
@@ -511,6 +513,7 @@ class RedisStore(OnlineStore):
         self.r.close()
 
 
+_IN_FLIGHT = 3
 _MAX_EXPIRE_MS = 253402300799999  # 9999-12-31T23:59:59.999Z: an enormous ttl expires at the end of time
 
 
