@@ -3,6 +3,7 @@
 
     python3 dev.py demo   # set up .venv, dbt seed + dbt build of examples/demo on DuckDB, print samples
     python3 dev.py test   # set up .venv, ruff, then the whole test suite (DuckDB, PostgreSQL, Redis)
+    python3 dev.py docs   # regenerate docs/cli.md from the commands' --help
 
 Everything else (dbt, DuckDB, the fsync CLI) is installed into ./.venv from pyproject.toml.
 """
@@ -24,9 +25,9 @@ STAMP = VENV / ".fstore-installed"
 DEMO = ROOT / "examples" / "demo"
 
 
-def _run(*cmd: str | Path, env: dict[str, str] | None = None) -> None:
+def _run(*cmd: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
-    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env)
+    result = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env)
     if result.returncode != 0:
         sys.exit(result.returncode)
 
@@ -61,10 +62,12 @@ def demo() -> None:
     ensure_venv()
     ensure_profiles()
     env = tool_env()
+    # Run in the demo project, as a user would (`cd examples/demo && dbt build`): dbt opens a relative DuckDB
+    # path from its current directory, so the warehouse is examples/demo/fstore.duckdb.
     for step in ("deps", "seed", "build"):
         target = ("--target", "duckdb") if step != "deps" else ()
-        _run(BIN / "dbt", step, "--project-dir", DEMO, *target, env=env)
-    _run(BIN / "python", DEMO / "scripts" / "show_demo.py", env=env)
+        _run(BIN / "dbt", step, *target, env=env, cwd=DEMO)
+    _run(BIN / "python", DEMO / "scripts" / "show_demo.py", env=env, cwd=DEMO)
 
 
 def test() -> None:
@@ -75,7 +78,16 @@ def test() -> None:
     _run(BIN / "python", "-m", "pytest", *sys.argv[2:], env=env)
 
 
-COMMANDS = {"demo": demo, "test": test}
+def docs() -> None:
+    """Regenerate docs/cli.md from the commands' --help (tests/python/test_docs.py checks it is current)."""
+    ensure_venv()
+    out = subprocess.run([str(BIN / "python"), "-m", "fsync.cli.reference"], cwd=ROOT, env=tool_env(),
+                         capture_output=True, text=True, check=True).stdout
+    (ROOT / "docs" / "cli.md").write_text(out)
+    print("wrote docs/cli.md")
+
+
+COMMANDS = {"demo": demo, "test": test, "docs": docs}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

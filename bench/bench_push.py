@@ -225,7 +225,21 @@ def fsync_push(url: str, db: Path, target: Path, prefix: str, as_of: datetime) -
     return elapsed, view.rows, str(view.mode)
 
 
+# `fsync push` in a child that reports its own peak resident memory (VmHWM) when it exits: the ru_maxrss of
+# a forked child starts from the parent's resident size at fork time, and this parent holds DuckDB data.
+_RSS_CHILD = (
+    "import atexit, os, re, sys\n"
+    "def report():\n"
+    "    hwm = re.search(r'VmHWM:\\s+(\\d+) kB', open('/proc/self/status').read()).group(1)\n"
+    "    open(os.environ['BENCH_RSS_FILE'], 'w').write(hwm)\n"
+    "atexit.register(report)\n"
+    "from fsync.cli import main\n"
+    "main(['push', '--json'])\n"
+)
+
+
 def peak_rss_mb(url: str, db: Path, project: Path, prefix: str) -> tuple[float, float]:
+    rss_file = project / f"rss-{prefix}.txt"
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -234,15 +248,12 @@ def peak_rss_mb(url: str, db: Path, project: Path, prefix: str) -> tuple[float, 
         "FSYNC_KEY_PREFIX": prefix,
         "FSYNC_DUCKDB_PATH": str(db),
         "FSYNC_PROJECT_DIR": str(project),
+        "BENCH_RSS_FILE": str(rss_file),
     }
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fsync", "push", "--json"], env=env, stdout=subprocess.DEVNULL
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc = subprocess.run([sys.executable, "-c", _RSS_CHILD], env=env, stdout=subprocess.DEVNULL, check=False)
     assert proc.returncode == 0, f"fsync push exited {proc.returncode}"
-    return usage.ru_maxrss / 1024, time.perf_counter() - started
+    return int(rss_file.read_text()) / 1024, time.perf_counter() - started
 
 
 def history(

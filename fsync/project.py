@@ -8,8 +8,8 @@ and the warehouse of its profile's target, so that a user configures the warehou
 - target: fsync's `target` setting (--target, FSYNC_TARGET), else DBT_TARGET, else the target named in
   run_results.json (the invocation that built the manifest), else the profile's default `target:`.
 - values are rendered as dbt renders them: `{{ env_var('X', 'default') }}`, with the filters as_number,
-  as_bool, as_native and as_text. A relative DuckDB path is relative to the project directory (where dbt
-  runs).
+  as_bool, as_native and as_text. A relative DuckDB path is relative to the current directory, as for dbt
+  (which opens it from where it was started, also with --project-dir).
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ class WarehouseTarget:
     fields: Mapping[str, Any] = field(default_factory=dict, repr=False)
     source: str = ""  # where it came from, e.g. "profile fstore, target duckdb (profiles.yml in /x)"
 
-    def duckdb_path(self, project_dir: Path) -> Path:
+    def duckdb_path(self) -> Path:
         path = Path(os.path.expanduser(str(self.fields.get("path") or "")))
-        return path if path.is_absolute() else project_dir / path
+        return path if path.is_absolute() else Path.cwd() / path
 
     def postgres_dsn(self) -> str:
         if self.fields.get("dsn"):
@@ -67,9 +67,9 @@ class WarehouseTarget:
                 parts.append(f"{libpq}={_libpq_quote(str(value))}")
         return " ".join(parts)
 
-    def describe(self, project_dir: Path) -> str:
+    def describe(self) -> str:
         if self.type == "duckdb":
-            return f"DuckDB file {self.duckdb_path(project_dir)}"
+            return f"DuckDB file {self.duckdb_path()}"
         if self.type == "postgres":
             return f"PostgreSQL ({redact_dsn(self.postgres_dsn())})"
         return self.type

@@ -22,6 +22,7 @@ typed and described feature columns), which `fsync check` enforces but which do 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -283,13 +284,15 @@ def meta_problems(node: Node) -> list[tuple[str, str, str]]:
 
 
 def _json(value: Any) -> str:
-    """A value as the macros' `tojson` shows it (compact JSON)."""
-    import json
-
+    """A value as the macros' `tojson` filter shows it (sorted keys, ASCII, HTML-safe), so that dbt and fsync
+    print the same problem lines."""
     try:
-        return json.dumps(value, separators=(", ", ": "), ensure_ascii=False)
+        text = json.dumps(value, sort_keys=True)
     except (TypeError, ValueError):
         return repr(value)
+    return (
+        text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
+    )
 
 
 def parse_feature_view(node: Node, test_ids: Iterable[str] = ()) -> FeatureViewSpec:

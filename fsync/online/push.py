@@ -563,39 +563,22 @@ def push(
             )
         summary.warnings.append(f"{risk} (--allow-eviction)")
     for view in views:
-        if view.problems:
-            summary.views.append(
-                ViewResult(
-                    view=view.label,
-                    status="invalid",
-                    exit_code=FsyncError.exit_code,
-                    message=f"refusing to publish {view.label}: {view.problem_text()}",
-                )
-            )
-            continue
-        reason = manifest.health.reason(view.unique_id, view.test_ids)
-        if reason:
-            summary.views.append(
-                ViewResult(
-                    view=view.label,
-                    status="refused",
-                    exit_code=CheckFailed.exit_code,
-                    message=f"refusing to publish {view.label}: {reason}.",
-                )
-            )
-            continue
         try:
+            # A spec problem is reported by push_view with the line `fsync check` prints; health comes after.
+            reason = None if view.problems else manifest.health.reason(view.unique_id, view.test_ids)
+            if reason:
+                raise CheckFailed(f"refusing to publish {view.label}: {reason}.")
             summary.views.append(push_view(view, reader, store, opts, progress))
         except LeaseBusy as exc:
             summary.views.append(
                 ViewResult(view=view.label, status="busy", exit_code=exc.exit_code, message=str(exc))
             )
-        except CheckFailed:
+            continue
+        except InfraUnavailable:
             raise
         except FsyncError as exc:
-            if exc.exit_code == InfraUnavailable.exit_code:
-                raise
+            status = "refused" if isinstance(exc, CheckFailed) else "invalid"
             summary.views.append(
-                ViewResult(view=view.label, status="invalid", exit_code=exc.exit_code, message=str(exc))
+                ViewResult(view=view.label, status=status, exit_code=exc.exit_code, message=str(exc))
             )
     return summary

@@ -59,7 +59,7 @@ def resolve_warehouse(settings: Settings, project: DbtProject, adapter_type: str
     if kind == "duckdb":
         return Warehouse(
             kind,
-            duckdb_path=target.duckdb_path(project.project_dir),
+            duckdb_path=target.duckdb_path(),
             duckdb_memory_limit=limit,
             source=target.source,
         )

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Print a sample of the demo feature view and training set after `dbt build` on DuckDB.
 
-    .venv/bin/python scripts/show_demo.py
+    ../../.venv/bin/python scripts/show_demo.py      (in examples/demo)
 
-Opens the DuckDB file read-only: FSTORE_DUCKDB_PATH, or fstore.duckdb at the repository root
-(the same default as profiles.yml).
+Opens the DuckDB file read-only: FSTORE_DUCKDB_PATH, or fstore.duckdb in the demo project (the profile's
+default path, from the directory `python3 dev.py demo` runs dbt in).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ SAMPLE_ROWS = 5
 
 def database_path() -> Path:
     path = Path(os.environ.get("FSTORE_DUCKDB_PATH", "fstore.duckdb"))
-    # dbt resolves a relative path against the project directory, where it runs
+    # dev.py demo runs dbt in the demo project, so a relative path is relative to it
     return path if path.is_absolute() else ROOT / path
 
 
