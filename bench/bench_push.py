@@ -168,14 +168,19 @@ def raw_history(url: str, db: Path, as_of: datetime, prefix: str) -> tuple[float
     ).fetchall()
     con.close()
     client = redis.Redis.from_url(url)
+    pipelined_hset(client, prefix, names, rows)
+    elapsed = time.perf_counter() - started
+    client.close()
+    return elapsed, len(rows)
+
+
+def pipelined_hset(client: redis.Redis, prefix: str, names: list[str], rows: list[tuple]) -> None:
+    """The hand-written write: HSET key mapping={feature: str(value)}, 1,000 per pipeline."""
     for i in range(0, len(rows), 1000):
         pipe = client.pipeline(transaction=False)
         for row in rows[i : i + 1000]:
             pipe.hset(f"{prefix}:{row[0]}", mapping={n: str(v) for n, v in zip(names, row[1:], strict=True)})
         pipe.execute()
-    elapsed = time.perf_counter() - started
-    client.close()
-    return elapsed, len(rows)
 
 
 def used_memory(url: str) -> int:
@@ -195,11 +200,7 @@ def baseline(url: str, db: Path, prefix: str = "baseline") -> tuple[float, int]:
     names = list(FEATURES)
     client = redis.Redis.from_url(url)
     started = time.perf_counter()
-    for i in range(0, len(rows), 1000):
-        pipe = client.pipeline(transaction=False)
-        for row in rows[i : i + 1000]:
-            pipe.hset(f"{prefix}:{row[0]}", mapping={n: str(v) for n, v in zip(names, row[1:], strict=True)})
-        pipe.execute()
+    pipelined_hset(client, prefix, names, rows)
     elapsed = time.perf_counter() - started
     client.close()
     return elapsed, len(rows)

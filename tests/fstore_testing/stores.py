@@ -32,3 +32,16 @@ def served(store: OnlineStore, view: str, now: datetime) -> dict[str, tuple[obje
     """What the store serves for a view at `now`, key by key: (feature_ts, expiry, values). The generation is
     left out: it is bookkeeping, different for every full push (retries included)."""
     return {e: (r.feature_ts, r.expires_at_us, r.values) for e, r in store.snapshot(view, now).items()}
+
+
+def project_env(
+    project: Path, duckdb_path: Path, store_env: dict[str, str], batch_size: int
+) -> dict[str, str]:
+    """FSYNC_* environment of a push from a synthetic project (target/ under `project`) and a DuckDB file."""
+    return {
+        **store_env,
+        "FSYNC_PROJECT_DIR": str(project),
+        "FSYNC_DUCKDB_PATH": str(duckdb_path),
+        "FSYNC_TARGET_PATH": "target",
+        "FSYNC_BATCH_SIZE": str(batch_size),
+    }

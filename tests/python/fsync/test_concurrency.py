@@ -20,7 +20,7 @@ import pytest
 from fstore_testing.artifacts import fv_meta, write_artifacts
 from fstore_testing.cli import fsync
 from fstore_testing.dbt import ROOT
-from fstore_testing.stores import open_store_from_env, served, store_settings
+from fstore_testing.stores import open_store_from_env, project_env, served, store_settings
 
 from fsync.manifest import load_manifest
 from fsync.online.push import PushOptions, push
@@ -52,13 +52,7 @@ def _warehouse(path: Path) -> None:
 
 
 def _env(tmp_path: Path, db: Path, store_env: dict[str, str]) -> dict[str, str]:
-    return {
-        **store_env,
-        "FSYNC_PROJECT_DIR": str(tmp_path),
-        "FSYNC_DUCKDB_PATH": str(db),
-        "FSYNC_TARGET_PATH": "target",
-        "FSYNC_BATCH_SIZE": "50",
-    }
+    return project_env(tmp_path, db, store_env, batch_size=50)
 
 
 def _in_process(env: dict[str, str], as_of: datetime, full: bool, wait: float) -> tuple[int, str]:
@@ -96,12 +90,18 @@ def _served(env: dict[str, str], now: datetime) -> dict[str, tuple[object, ...]]
         store.close()
 
 
-def test_randomized_interleavings_end_equal_to_a_clean_push(
-    tmp_path: Path, store_kind: str, redis_url: str
-) -> None:
-    db = tmp_path / "wh.duckdb"
-    _warehouse(db)
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """The warehouse file, and the view's artifacts next to it."""
+    path = tmp_path / "wh.duckdb"
+    _warehouse(path)
     write_artifacts(tmp_path / "target", [VIEW])
+    return path
+
+
+def test_randomized_interleavings_end_equal_to_a_clean_push(
+    tmp_path: Path, db: Path, store_kind: str, redis_url: str
+) -> None:
     rng = random.Random(8)
     contended = 0
     for round_no in range(3):
@@ -152,11 +152,8 @@ def test_randomized_interleavings_end_equal_to_a_clean_push(
 
 
 def test_a_dead_holder_does_not_block_and_a_live_one_is_reported(
-    tmp_path: Path, store_kind: str, redis_url: str
+    tmp_path: Path, db: Path, store_kind: str, redis_url: str
 ) -> None:
-    db = tmp_path / "wh.duckdb"
-    _warehouse(db)
-    write_artifacts(tmp_path / "target", [VIEW])
     env = _env(tmp_path, db, store_settings(store_kind, redis_url, tmp_path))
     store = open_store_from_env(env)
     # A live holder (this process): the push reports the view busy, exit 3, and writes nothing.

@@ -17,7 +17,7 @@ import pytest
 from fstore_testing.artifacts import fv_meta, write_artifacts
 from fstore_testing.cli import fsync
 from fstore_testing.redis_server import free_port, start_redis
-from fstore_testing.stores import open_store_from_env, store_settings
+from fstore_testing.stores import open_store_from_env, project_env, store_settings
 
 T = datetime(2024, 6, 1)
 DSN = os.environ.get("FSYNC_TEST_POSTGRES_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
@@ -33,13 +33,7 @@ def _db(tmp_path: Path, *statements: str) -> Path:
 
 
 def _env(tmp_path: Path, db: Path, store_env: dict[str, str]) -> dict[str, str]:
-    return {
-        **store_env,
-        "FSYNC_PROJECT_DIR": str(tmp_path),
-        "FSYNC_DUCKDB_PATH": str(db),
-        "FSYNC_TARGET_PATH": "target",
-        "FSYNC_BATCH_SIZE": "100",
-    }
+    return project_env(tmp_path, db, store_env, batch_size=100)
 
 
 def _view(name: str, columns: dict[str, str], **meta: object) -> dict[str, object]:
