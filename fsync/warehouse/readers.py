@@ -38,7 +38,6 @@ class DuckDBReader:
         self.con = open_duckdb(path)
         self.con.execute("set TimeZone = 'UTC'")
         self.con.execute("set preserve_insertion_order = false")
-        self._staged = 0
         if memory_limit:
             self.con.execute(f"set memory_limit = '{memory_limit}'")
 
@@ -62,11 +61,10 @@ class DuckDBReader:
                 yield rows
 
     def stage(self, sql: str, params: list[Any]) -> tuple[str, list[Any]]:
-        self._staged += 1
-        name = f"_fsync_stage_{self._staged}"
+        # One name: staging the next view's candidates frees the previous view's.
         with _duckdb_errors():
-            self.con.execute(f"create or replace temporary table {name} as {sql}", params)
-        return f"select * from {name}", []
+            self.con.execute(f"create or replace temporary table _fsync_stage as {sql}", params)
+        return "select * from _fsync_stage", []
 
     def close(self) -> None:
         self.con.close()

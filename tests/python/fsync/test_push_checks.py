@@ -191,6 +191,11 @@ def test_timestamptz_is_served_as_its_utc_instant(tmp_path: Path, engine: str) -
         assert two is not None and two.values == {"seen_at": datetime(2024, 2, 1), "n": 3}
         assert store.get("b_plain:_", "1", T) is not None
         store.close()
+        # The catalog profiles a timestamptz view too (its latest feature_ts, as UTC).
+        site = tmp_path / "site"
+        res = fsync(env, "catalog", "--out", str(site), "--as-of", T.isoformat())
+        assert res.exit_code == 0 and "Traceback" not in res.output, res.output
+        assert "2024-05-31 21:30" in (site / "views" / "a_tz.html").read_text()
     finally:
         if con is not None:
             with con.cursor() as cur:
