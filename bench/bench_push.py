@@ -21,8 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import redis
@@ -37,6 +39,8 @@ from fsync.manifest import load_manifest  # noqa: E402
 from fsync.online.push import PushOptions, push  # noqa: E402
 from fsync.online.stores.redis import RedisStore  # noqa: E402
 from fsync.warehouse import DuckDBReader  # noqa: E402
+
+T = TypeVar("T")
 
 FEATURES = {
     "f_d0": "double",
@@ -183,6 +187,22 @@ def pipelined_hset(client: redis.Redis, prefix: str, names: list[str], rows: lis
         pipe.execute()
 
 
+def redis_cpu(url: str) -> float:
+    client = redis.Redis.from_url(url)
+    try:
+        info = client.info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+    finally:
+        client.close()
+
+
+def with_cpu(url: str, run: Callable[[], T]) -> tuple[T, float]:
+    """`run()` and the CPU seconds it cost: this process (all its DuckDB threads) plus the Redis server."""
+    cpu, server = time.process_time(), redis_cpu(url)
+    result = run()
+    return result, time.process_time() - cpu + redis_cpu(url) - server
+
+
 def used_memory(url: str) -> int:
     client = redis.Redis.from_url(url)
     try:
@@ -266,15 +286,19 @@ def history(
     target = work / "hist_target"
     write_artifacts(target, "bench_hist", HISTORY_FEATURES)
     client = redis.Redis.from_url(url)
-    raws, fulls, raw_mem, fsync_mem = [], [], [], []
+    raws, fulls, raw_mem, fsync_mem, raw_cpu, fsync_cpu = [], [], [], [], [], []
     for i in range(args.reps):  # interleaved, so that a noisy moment of the shared machine hits both
         client.flushdb()
         before = used_memory(url)
-        raws.append(raw_history(url, db, now, f"raw{i}"))
+        raw, cpu = with_cpu(url, lambda i=i: raw_history(url, db, now, f"raw{i}"))
+        raws.append(raw)
+        raw_cpu.append(cpu)
         raw_mem.append((used_memory(url) - before) / raws[-1][1])
         client.flushdb()
         before = used_memory(url)
-        fulls.append(fsync_push(url, db, target, f"hist{i}", now))
+        full, cpu = with_cpu(url, lambda i=i: fsync_push(url, db, target, f"hist{i}", now))
+        fulls.append(full)
+        fsync_cpu.append(cpu)
         fsync_mem.append((used_memory(url) - before) / fulls[-1][1])
     client.close()
     raw_s, raw_n = min(raws)
@@ -296,6 +320,9 @@ def history(
     )
     print(f"| all runs, raw s | {', '.join(f'{r[0]:.2f}' for r in raws)} |")
     print(f"| all runs, fsync s | {', '.join(f'{r[0]:.2f}' for r in fulls)} |")
+    print(
+        f"| CPU s (client process + Redis), best: raw / fsync | {min(raw_cpu):.2f} / {min(fsync_cpu):.2f} |"
+    )
     print(f"| Redis memory per entity, raw | {min(raw_mem):.0f} bytes |")
     print(
         f"| Redis memory per entity, fsync | {min(fsync_mem):.0f} bytes"

@@ -55,7 +55,9 @@ class DuckDBReader:
 
     def stream(self, sql: str, params: list[Any], batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
         # On the connection itself: a cursor is another connection, which does not see temporary tables.
+        # One thread: while rows stream, the other core is the online store's (Redis applies the writes).
         with _duckdb_errors():
+            self.con.execute("set threads = 1")
             self.con.execute(sql, params)
             while rows := self.con.fetchmany(batch_size):
                 yield rows
@@ -63,6 +65,7 @@ class DuckDBReader:
     def stage(self, sql: str, params: list[Any]) -> tuple[str, list[Any]]:
         # One name: staging the next view's candidates frees the previous view's.
         with _duckdb_errors():
+            self.con.execute("reset threads")  # every core for the scan of the whole view
             self.con.execute(f"create or replace temporary table _fsync_stage as {sql}", params)
         return "select * from _fsync_stage", []
 
