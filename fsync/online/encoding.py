@@ -175,34 +175,7 @@ def entity_key(values: tuple[Any, ...]) -> str:
 ColumnEncoder = Callable[[tuple[Any, ...]], list[str]]
 
 
-def _column_float(col: tuple[Any, ...]) -> list[str]:
-    return [NULL if v is None else "f" + repr(v) for v in col]
-
-
-def _column_int(col: tuple[Any, ...]) -> list[str]:
-    return [NULL if v is None else "i" + str(v) for v in col]
-
-
-def _column_str(col: tuple[Any, ...]) -> list[str]:
-    return [NULL if v is None else "s" + v for v in col]
-
-
-def _column_bool(col: tuple[Any, ...]) -> list[str]:
-    return [NULL if v is None else ("b1" if v else "b0") for v in col]
-
-
-_COLUMN_ENCODERS: dict[str, ColumnEncoder] = {
-    "float": _column_float,
-    "int": _column_int,
-    "string": _column_str,
-    "bool": _column_bool,
-}
-
-
 def column_encoder(data_type: str) -> ColumnEncoder:
-    """Encode a whole column at once (a comprehension per type: the hot loop of a push)."""
-    fast = _COLUMN_ENCODERS.get(type_family(data_type))
-    if fast is not None:
-        return fast
+    """Encode a whole column at once (the common types are encoded by the warehouse: SQL_ENCODERS)."""
     one = encoder_for(data_type)
     return lambda col: [one(v) for v in col]
