@@ -311,3 +311,84 @@ def test_deleted_entities_stay_until_a_full_push_or_the_periodic_reconciliation(
     res = fsync(env, "push", "--as-of", (T + timedelta(days=1, hours=1)).isoformat(), "--json")
     assert json.loads(res.output)["views"][0]["mode"] == "incremental"
     store.close()
+
+
+EDGE_ROWS = [
+    (1, "inf", "-1", "0.0000", True, ""),
+    (2, "-inf", "9223372036854775807", "-12345.6780", False, "n"),
+    (3, "-0.0", "-9223372036854775808", "99999999999999.9999", None, "s|x\\\\y"),
+    (4, "5e-324", None, None, True, None),
+    (5, "1e308", "0", "0.0001", False, "ünï"),
+    (6, "0.30000000000000004", "42", "1.5000", True, "'quoted'"),
+    (7, None, "7", "7.0000", None, "x"),
+]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_values_encoded_by_the_warehouse_read_back_exactly(tmp_path: Path, engine: str) -> None:
+    """int/float/decimal/bool/text features are encoded in SQL while the rows are read: every value reads
+    back equal, of the same type, as the warehouse holds it (NaN aside, which equals nothing)."""
+    schema = f"fsync_enc_{uuid.uuid4().hex[:8]}" if engine == "postgres" else "main"
+    float_type = "double precision"
+    ddl = [
+        f"create table {schema}.enc (user_id bigint, feature_ts timestamp, f {float_type}, i bigint,"
+        " d numeric(18,4), b boolean, s varchar)",
+    ]
+    values = ", ".join(
+        f"({k}, '2024-05-31 12:00', {'null' if f is None else repr(f) + '::' + float_type},"
+        f" {'null' if i is None else i}, {'null' if d is None else d}, {'null' if b is None else b},"
+        f" {'null' if t is None else chr(39) + t.replace(chr(39), chr(39) * 2) + chr(39)})"
+        for k, f, i, d, b, t in EDGE_ROWS
+    )
+    ddl.append(f"insert into {schema}.enc values {values}")
+    base = {
+        "FSYNC_PROJECT_DIR": str(tmp_path),
+        "FSYNC_TARGET_PATH": "target",
+        **store_settings("sqlite", "", tmp_path),
+    }
+    con = None
+    if engine == "duckdb":
+        env = {**base, "FSYNC_DUCKDB_PATH": str(_db(tmp_path, *ddl))}
+        reader = duckdb.connect(env["FSYNC_DUCKDB_PATH"], read_only=True)
+        expected = reader.execute(f"select user_id, f, i, d, b, s from {schema}.enc order by 1").fetchall()
+        reader.close()
+    else:
+        con = psycopg2.connect(DSN)
+        con.autocommit = True
+        with con.cursor() as cur:
+            cur.execute(f"create schema {schema}")
+            for sql in ddl:
+                cur.execute(sql)
+            cur.execute(f"select user_id, f, i, d, b, s from {schema}.enc order by 1")
+            expected = cur.fetchall()
+        env = {**base, "FSYNC_WAREHOUSE": "postgres", "FSYNC_POSTGRES_DSN": DSN}
+    try:
+        cols = {
+            "user_id": "bigint",
+            "feature_ts": "timestamp",
+            "f": "double",
+            "i": "bigint",
+            "d": "decimal(18,4)",
+            "b": "boolean",
+            "s": "varchar",
+        }
+        write_artifacts(
+            tmp_path / "target",
+            [{"name": "enc", "schema": schema, "meta": fv_meta(ttl="2d"), "columns": cols}],
+        )
+        res = fsync(env, "push", "--as-of", T.isoformat())
+        assert res.exit_code == 0, res.output
+        store = open_store_from_env(env)
+        for row in expected:
+            got = store.get("enc:_", str(row[0]), T)
+            assert got is not None
+            want = dict(zip("fidbs", row[1:], strict=True))
+            assert got.values == want, (row, got.values)
+            assert [type(got.values[c]) for c in "fidbs"] == [type(v) for v in want.values()], row
+            assert str(got.values["f"]) == str(want["f"]) and str(got.values["d"]) == str(want["d"]), row
+        store.close()
+    finally:
+        if con is not None:
+            with con.cursor() as cur:
+                cur.execute(f"drop schema if exists {schema} cascade")
+            con.close()
