@@ -53,18 +53,14 @@ class LatestRowsQuery:
         self.ts = quote(view.timestamp)
         self.created = quote(view.created_timestamp) if view.created_timestamp else None
         self.features = [quote(c) for c in feature_columns]
+        self._encoded = [
+            (encoders or {}).get(c, "{c}").format(c=quote(c)) + f" as {quote(c)}" for c in feature_columns
+        ]
         self._utc = {
             quote(c)
             for c in (*view.entity_keys, view.timestamp, *feature_columns, view.created_timestamp or "")
             if c.lower() in utc_columns
         }
-        # The features as latest_rows reads them from the view's row `_r`: encoded, or as naive UTC.
-        self._encoded = [
-            self._project(quote(c), "_r")
-            if quote(c) in self._utc
-            else (encoders or {}).get(c, "{c}").format(c=f"_r.{quote(c)}") + f" as {quote(c)}"
-            for c in feature_columns
-        ]
         self.system = self.keys + [self.ts] + ([self.created] if self.created else [])
         # Candidates share the entity's greatest feature_ts: created_ts breaks the tie (NULL lowest); without
         # one, every candidate is a peer (rank 1), so two of them are an ambiguous latest row.
@@ -77,11 +73,10 @@ class LatestRowsQuery:
         return f"{table}.{column}"
 
     def candidates(self, w: Window) -> SQL:
-        """The keys, feature_ts and created_ts of every row at its entity's greatest feature_ts <= as_of
-        (incremental: of the entities with a row new or corrected since the watermark, a superset of those
-        whose latest row changed), with the entity's greatest created_ts in `_fsync_created_max`. Narrow:
-        the features are read by latest_rows. Expired entities are kept (their checks count); the alive
-        filter comes after. Values are as stored (timestamptz too): the outputs convert them."""
+        """Every row at its entity's greatest feature_ts <= as_of (incremental: of the entities with a row
+        new or corrected since the watermark, a superset of those whose latest row changed), with the
+        entity's greatest created_ts in `_fsync_created_max`. Expired entities are kept (their checks
+        count); the alive filter comes after."""
         p = self.p
         where = f"{self.ts} is not null and {self.ts} <= {p}"
         params: list[Any] = [w.as_of]
@@ -98,14 +93,20 @@ class LatestRowsQuery:
             )
             params += changed_params
         keys = ", ".join(self.keys)
-        created_max = f"max({self.created})" if self.created else "cast(null as timestamp)"
+        created_max = f", max({self.created}) as _fsync_created_max" if self.created else ""
         latest = (
-            f"select {keys}, max({self.ts}) as _fsync_ts, {created_max} as _fsync_created_max"
-            f" from {self.rel} where {where} group by {keys}"
+            f"select {keys}, max({self.ts}) as _fsync_ts{created_max} from {self.rel} where {where}"
+            f" group by {keys}"
         )
         on = " and ".join(f"_r.{k} = _m.{k}" for k in self.keys) + f" and _r.{self.ts} = _m._fsync_ts"
-        columns = ", ".join(f"_r.{c}" for c in self.system)
-        sql = f"select {columns}, _m._fsync_created_max from {self.rel} as _r join ({latest}) as _m on {on}"
+        columns = ", ".join(self._project(c, "_r") for c in self.system + self.features)
+        if not self.created:
+            created_out = ", cast(null as timestamp) as _fsync_created_max"
+        elif self.created in self._utc:
+            created_out = ", (_m._fsync_created_max at time zone 'UTC') as _fsync_created_max"
+        else:
+            created_out = ", _m._fsync_created_max"
+        sql = f"select {columns}{created_out} from {self.rel} as _r join ({latest}) as _m on {on}"
         return sql, params
 
     def _ranked(self, staged: SQL, extra: str = "") -> str:
@@ -115,12 +116,9 @@ class LatestRowsQuery:
     def checks(self, staged: SQL, w: Window) -> SQL:
         """One row: entities to push (alive), entities with an ambiguous latest row, greatest created_ts."""
         sql = self._ranked(staged, f", rank() {self.over} as _rk")
-        created_max = "_fsync_created_max"
-        if self.created in self._utc:
-            created_max = "(_fsync_created_max at time zone 'UTC')"
         sql = (
             f"select count(*) filter (where _rn = 1 and {self.ts} >= {self.p}),"
-            f" count(*) filter (where _rk = 1) - count(*) filter (where _rn = 1), max({created_max})"
+            f" count(*) filter (where _rk = 1) - count(*) filter (where _rn = 1), max(_fsync_created_max)"
             f" from ({sql}) as _c"
         )
         # the staged SQL's parameters come first in the text (inside the CTE)
@@ -140,15 +138,10 @@ class LatestRowsQuery:
         return f"select {projection} from {self.rel} where {cond} limit 1", []
 
     def latest_rows(self, staged: SQL, w: Window) -> SQL:
-        """keys..., ts, features... of each entity's latest row alive at as_of (after the checks passed):
-        the winning candidate of each entity, joined back to its row for the features."""
-        winners = f"select {', '.join(self.system)} from ({self._ranked(staged)}) as _c"
-        winners += f" where _rn = 1 and {self.ts} >= {self.p}"
-        on = " and ".join(f"_r.{c} = _w.{c}" for c in self.keys + [self.ts])
-        if (
-            self.created
-        ):  # candidates tie on feature_ts: the winner's created_ts (NULL included) picks its row
-            on += f" and _r.{self.created} is not distinct from _w.{self.created}"
-        out = ", ".join([self._project(c, "_r") for c in self.keys + [self.ts]] + self._encoded)
-        sql = f"select {out} from {self.rel} as _r join ({winners}) as _w on {on}"
+        """keys..., ts, features... of each entity's latest row alive at as_of (after the checks passed)."""
+        out = ", ".join(self.keys + [self.ts] + self._encoded)
+        if self.created:
+            sql = f"select {out} from ({self._ranked(staged)}) as _c where _rn = 1 and {self.ts} >= {self.p}"
+        else:  # the duplicate check passed: one candidate per entity
+            sql = f"with _s as ({staged[0]}) select {out} from _s where {self.ts} >= {self.p}"
         return sql, [*staged[1], w.alive_from]
