@@ -5,11 +5,14 @@ Real DuckDB / PostgreSQL / private redis-servers; synthetic dbt artifacts."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import psycopg2
@@ -38,6 +41,47 @@ def _env(tmp_path: Path, db: Path, store_env: dict[str, str]) -> dict[str, str]:
 
 def _view(name: str, columns: dict[str, str], **meta: object) -> dict[str, object]:
     return {"name": name, "meta": fv_meta(**{"ttl": "2d", **meta}), "columns": columns}
+
+
+@contextlib.contextmanager
+def _engine(tmp_path: Path, engine: str, schema: str, ddl: list[str]) -> Iterator[tuple[dict[str, str], Any]]:
+    """The tables of `ddl` on DuckDB (schema main) or in a fresh PostgreSQL schema (dropped after), the
+    FSYNC_* environment that pushes from them into a SQLite store, and a query function on the warehouse."""
+    base = {
+        "FSYNC_PROJECT_DIR": str(tmp_path),
+        "FSYNC_TARGET_PATH": "target",
+        **store_settings("sqlite", "", tmp_path),
+    }
+    if engine == "duckdb":
+        db = _db(tmp_path, *ddl)
+
+        def query(sql: str) -> list[tuple[Any, ...]]:
+            con = duckdb.connect(str(db), read_only=True)
+            try:
+                return con.execute(sql).fetchall()
+            finally:
+                con.close()
+
+        yield {**base, "FSYNC_DUCKDB_PATH": str(db)}, query
+        return
+    con = psycopg2.connect(DSN)
+    con.autocommit = True
+
+    def pg_query(sql: str) -> list[tuple[Any, ...]]:
+        with con.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall()
+
+    try:
+        with con.cursor() as cur:
+            cur.execute(f"create schema {schema}")
+            for sql in ddl:
+                cur.execute(sql)
+        yield {**base, "FSYNC_WAREHOUSE": "postgres", "FSYNC_POSTGRES_DSN": DSN}, pg_query
+    finally:
+        with con.cursor() as cur:
+            cur.execute(f"drop schema if exists {schema} cascade")
+        con.close()
 
 
 def test_a_schema_change_forces_a_full_push(tmp_path: Path, store_kind: str, redis_url: str) -> None:
@@ -139,23 +183,7 @@ def test_timestamptz_is_served_as_its_utc_instant(tmp_path: Path, engine: str) -
         f"create table {schema}.b_plain (user_id bigint, feature_ts timestamp, n integer)",
         f"insert into {schema}.b_plain values (1, '2024-05-31 12:00:00', 7)",
     ]
-    base = {
-        "FSYNC_PROJECT_DIR": str(tmp_path),
-        "FSYNC_TARGET_PATH": "target",
-        **store_settings("sqlite", "", tmp_path),
-    }
-    if engine == "duckdb":
-        env = {**base, "FSYNC_DUCKDB_PATH": str(_db(tmp_path, *ddl))}
-        con = None
-    else:
-        con = psycopg2.connect(DSN)
-        con.autocommit = True
-        with con.cursor() as cur:
-            cur.execute(f"create schema {schema}")
-            for sql in ddl:
-                cur.execute(sql)
-        env = {**base, "FSYNC_WAREHOUSE": "postgres", "FSYNC_POSTGRES_DSN": DSN}
-    try:
+    with _engine(tmp_path, engine, schema, ddl) as (env, _):
         tz = {
             "user_id": "bigint",
             "feature_ts": "timestamptz",
@@ -196,11 +224,6 @@ def test_timestamptz_is_served_as_its_utc_instant(tmp_path: Path, engine: str) -
         res = fsync(env, "catalog", "--out", str(site), "--as-of", T.isoformat())
         assert res.exit_code == 0 and "Traceback" not in res.output, res.output
         assert "2024-05-31 21:30" in (site / "views" / "a_tz.html").read_text()
-    finally:
-        if con is not None:
-            with con.cursor() as cur:
-                cur.execute(f"drop schema if exists {schema} cascade")
-            con.close()
 
 
 def test_time_edges_are_one_line_errors(tmp_path: Path) -> None:
@@ -341,28 +364,8 @@ def test_values_encoded_by_the_warehouse_read_back_exactly(tmp_path: Path, engin
         for k, f, i, d, b, t in EDGE_ROWS
     )
     ddl.append(f"insert into {schema}.enc values {values}")
-    base = {
-        "FSYNC_PROJECT_DIR": str(tmp_path),
-        "FSYNC_TARGET_PATH": "target",
-        **store_settings("sqlite", "", tmp_path),
-    }
-    con = None
-    if engine == "duckdb":
-        env = {**base, "FSYNC_DUCKDB_PATH": str(_db(tmp_path, *ddl))}
-        reader = duckdb.connect(env["FSYNC_DUCKDB_PATH"], read_only=True)
-        expected = reader.execute(f"select user_id, f, i, d, b, s from {schema}.enc order by 1").fetchall()
-        reader.close()
-    else:
-        con = psycopg2.connect(DSN)
-        con.autocommit = True
-        with con.cursor() as cur:
-            cur.execute(f"create schema {schema}")
-            for sql in ddl:
-                cur.execute(sql)
-            cur.execute(f"select user_id, f, i, d, b, s from {schema}.enc order by 1")
-            expected = cur.fetchall()
-        env = {**base, "FSYNC_WAREHOUSE": "postgres", "FSYNC_POSTGRES_DSN": DSN}
-    try:
+    with _engine(tmp_path, engine, schema, ddl) as (env, query):
+        expected = query(f"select user_id, f, i, d, b, s from {schema}.enc order by 1")
         cols = {
             "user_id": "bigint",
             "feature_ts": "timestamp",
@@ -387,8 +390,3 @@ def test_values_encoded_by_the_warehouse_read_back_exactly(tmp_path: Path, engin
             assert [type(got.values[c]) for c in "fidbs"] == [type(v) for v in want.values()], row
             assert str(got.values["f"]) == str(want["f"]) and str(got.values["d"]) == str(want["d"]), row
         store.close()
-    finally:
-        if con is not None:
-            with con.cursor() as cur:
-                cur.execute(f"drop schema if exists {schema} cascade")
-            con.close()
