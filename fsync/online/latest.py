@@ -13,11 +13,13 @@ over the whole view costs several times more (a sort of every row, with its feat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from fsync.manifest import FeatureViewSpec
+from fsync.timeutil import MAX_US, MIN_US
 from fsync.warehouse import quote
 
 SQL = tuple[str, list[Any]]
@@ -31,6 +33,24 @@ class Window:
     alive_from: datetime
     since_ts: datetime | None = None
     since_created: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Bookkeeping:
+    """The warehouse computes each record's bookkeeping as it reads: feature_ts and expires_at (µs since
+    the epoch, an expiry past the end of the calendar clamped there) and the packed `__m` text
+    (fsync/online/stores/base.py, `pack_meta`)."""
+
+    epoch_us: Callable[[str], str]  # the reader's SQL for a timestamp's µs since the epoch
+    ttl_us: int
+    generation: int
+
+    def columns(self, ts: str) -> list[str]:
+        ttl = min(self.ttl_us, MAX_US - MIN_US)  # so that MAX_US - ttl fits a bigint
+        epoch = self.epoch_us(ts)
+        expires = f"case when {epoch} > {MAX_US - ttl} then {MAX_US} else {epoch} + {ttl} end"
+        meta = f"cast({epoch} as varchar) || ':' || cast({expires} as varchar) || ':{self.generation}'"
+        return [f"{epoch} as _fsync_ts_us", f"{expires} as _fsync_expires_us", f"{meta} as _fsync_meta"]
 
 
 class LatestRowsQuery:
@@ -137,9 +157,10 @@ class LatestRowsQuery:
         projection = ", ".join(self._project(c, self.rel) for c in self.keys + [self.ts])
         return f"select {projection} from {self.rel} where {cond} limit 1", []
 
-    def latest_rows(self, staged: SQL, w: Window) -> SQL:
-        """keys..., ts, features... of each entity's latest row alive at as_of (after the checks passed)."""
-        out = ", ".join(self.keys + [self.ts] + self._encoded)
+    def latest_rows(self, staged: SQL, w: Window, bookkeeping: Bookkeeping) -> SQL:
+        """keys..., feature_ts µs, expires_at µs, `__m`, features... of each entity's latest row alive at
+        as_of (after the checks passed)."""
+        out = ", ".join(self.keys + bookkeeping.columns(self.ts) + self._encoded)
         if self.created:
             sql = f"select {out} from ({self._ranked(staged)}) as _c where _rn = 1 and {self.ts} >= {self.p}"
         else:  # the duplicate check passed: one candidate per entity

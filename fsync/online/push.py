@@ -33,9 +33,9 @@ from fsync.online.encoding import (
     entity_key,
     type_family,
 )
-from fsync.online.latest import LatestRowsQuery, Window
+from fsync.online.latest import Bookkeeping, LatestRowsQuery, Window
 from fsync.online.stores.base import LAYOUT, META, Batch, Lease, LeaseLost, OnlineStore
-from fsync.timeutil import EPOCH, MAX_US, MICROSECOND, shift, to_us
+from fsync.timeutil import shift, to_us
 from fsync.warehouse import Reader
 
 Progress = Callable[[str, int, int], None]  # (view id, rows done, rows total)
@@ -407,25 +407,22 @@ def _write_rows(
     # The first generation ever handed out, with no watermark: nothing of the view is stored at all.
     same_fields = not plan.full or (plan.watermark is None and generation == 1)
     written = 0
-    sql, params = plan.query.latest_rows(plan.staged, plan.window)
+    bookkeeping = Bookkeeping(reader.epoch_us, ttl_us, generation)
+    sql, params = plan.query.latest_rows(plan.staged, plan.window, bookkeeping)
     for rows in reader.stream(sql, params, opts.batch_size):
         if beat.lost:
             raise LeaseLost(f"the lease on {view.label} was lost mid-push; the watermark was not advanced.")
         cols = list(zip(*rows, strict=True))
-        feature_ts = [(ts - EPOCH) // MICROSECOND for ts in cols[n_keys]]
-        if feature_ts and max(feature_ts) + ttl_us > MAX_US:  # an enormous ttl: clamp at the end of time
-            expires = [min(ts + ttl_us, MAX_US) for ts in feature_ts]
-        else:
-            expires = [ts + ttl_us for ts in feature_ts]
+        feature_ts, expires, meta = cols[n_keys], cols[n_keys + 1], cols[n_keys + 2]
         encoded = [
-            col if enc is None else enc(col) for enc, col in zip(encoders, cols[n_keys + 1 :], strict=True)
+            col if enc is None else enc(col) for enc, col in zip(encoders, cols[n_keys + 3 :], strict=True)
         ]
         if single_key:
             keys = cols[0]
             entities = [entity_key((k,)) for k in keys] if isinstance(keys[0], str) else list(map(str, keys))
         else:
             entities = [entity_key(row[:n_keys]) for row in rows]
-        batch = Batch(list(columns), entities, feature_ts, expires, encoded, generation, same_fields)
+        batch = Batch(list(columns), entities, feature_ts, expires, encoded, generation, same_fields, meta)
         store.write(view.store_id, batch, offset_ms)
         written += len(rows)
         if progress:

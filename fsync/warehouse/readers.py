@@ -24,6 +24,10 @@ class Reader(Protocol):
         to be used as a CTE body. The warehouse computes it once where it can (a temporary table)."""
         ...
 
+    def epoch_us(self, expression: str) -> str:
+        """SQL for the microseconds since the epoch (UTC) of a timestamp expression, exactly."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -61,6 +65,9 @@ class DuckDBReader:
             self.con.execute(sql, params)
             while rows := self.con.fetchmany(batch_size):
                 yield rows
+
+    def epoch_us(self, expression: str) -> str:
+        return f"epoch_us({expression})"
 
     def stage(self, sql: str, params: list[Any]) -> tuple[str, list[Any]]:
         # One name: staging the next view's candidates frees the previous view's.
@@ -102,6 +109,14 @@ class PostgresReader:
             cur.execute(sql, params)
             while rows := cur.fetchmany(batch_size):
                 yield rows
+
+    def epoch_us(self, expression: str) -> str:
+        # Whole seconds and the microseconds of the seconds field, both exact (epoch alone is a double
+        # before PostgreSQL 14); the fraction of the seconds field is never negative, also before 1970.
+        return (
+            f"(cast(extract(epoch from date_trunc('second', {expression})) as bigint) * 1000000"
+            f" + mod(cast(extract(microseconds from {expression}) as bigint), 1000000))"
+        )
 
     def stage(self, sql: str, params: list[Any]) -> tuple[str, list[Any]]:
         # A read-only session cannot create even a temporary table: each reader computes it (a CTE).

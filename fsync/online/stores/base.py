@@ -44,6 +44,7 @@ class Batch:
     columns: list[list[str]]
     generation: int
     same_fields: bool = False  # every stored entity of the view already has exactly these fields
+    packed_meta: list[str] | None = None  # `__m` of each entity, when the warehouse computed it already
 
     def split(self) -> tuple[Batch, Batch]:
         """Two halves of the batch (for a store that limits the size of one write)."""
@@ -58,11 +59,14 @@ class Batch:
                 [c[sl] for c in self.columns],
                 self.generation,
                 self.same_fields,
+                self.packed_meta[sl] if self.packed_meta is not None else None,
             )
 
         return part(slice(0, h)), part(slice(h, None))
 
     def meta(self) -> list[str]:
+        if self.packed_meta is not None:
+            return self.packed_meta
         g = self.generation
         return [f"{ts}:{exp}:{g}" for ts, exp in zip(self.feature_ts_us, self.expires_at_us, strict=True)]
 
