@@ -308,9 +308,10 @@ def _full_reason(
     if datetime.fromisoformat(watermark["as_of"]) > opts.as_of:
         # going back in time: entities pushed from later rows must be rewritten or removed
         return f"--as-of is earlier than the last push's ({watermark['as_of']})"
-    if watermark.get("schema") != schema:
-        change = _schema_change(watermark.get("schema") or [], schema) if watermark.get("schema") else ""
-        return "the view's schema changed since the last push" + (f": {change}" if change else "")
+    if "schema" not in watermark:
+        return "the last push (an older fsync) recorded no schema"
+    if watermark["schema"] != schema:
+        return f"the view's schema changed since the last push: {_schema_change(watermark['schema'], schema)}"
     if store.current_generation(view.store_id) > int(watermark.get("generation", 0)):
         return "a full push since the last complete push did not finish"
     if opts.full_refresh_every_s is not None:
