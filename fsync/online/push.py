@@ -11,15 +11,10 @@ the same idempotent writes; a crashed holder's lease expires (or, on the same ho
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
-import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from fsync.errors import CheckFailed, FsyncError, InfraUnavailable
@@ -34,7 +29,8 @@ from fsync.online.encoding import (
     type_family,
 )
 from fsync.online.latest import Bookkeeping, LatestRowsQuery, Window
-from fsync.online.stores.base import LAYOUT, META, Batch, Lease, LeaseLost, OnlineStore
+from fsync.online.lease import Heartbeat, LeaseBusy, acquire
+from fsync.online.stores.base import LAYOUT, META, Batch, LeaseLost, OnlineStore
 from fsync.timeutil import shift, to_us
 from fsync.warehouse import Reader
 
@@ -89,10 +85,6 @@ class PushSummary:
             "warnings": self.warnings,
             "views": [asdict(v) for v in self.views],
         }
-
-
-class LeaseBusy(InfraUnavailable):
-    """Another push holds the view's lease."""
 
 
 def _example(view: FeatureViewSpec, row: tuple[Any, ...] | None) -> str:
@@ -183,95 +175,6 @@ def _schema_change(old: list[list[str]], new: list[list[str]]) -> str:
     if not parts and list(before) != list(after):
         parts.append("the columns were reordered")
     return ", ".join(parts)
-
-
-# -- leases ------------------------------------------------------------------------------------------------
-def _process_start(pid: int) -> str | None:
-    """The start time of a process (Linux /proc, clock ticks since boot): tells a reused pid apart."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def this_holder() -> dict[str, Any]:
-    pid = os.getpid()
-    return {
-        "pid": pid,
-        "host": socket.gethostname(),
-        "process_start": _process_start(pid),
-        "since": datetime.now().astimezone().isoformat(timespec="seconds"),
-    }
-
-
-def holder_is_dead(holder: dict[str, Any]) -> bool:
-    """A holder on this host whose process is gone (or whose pid now belongs to another process)."""
-    if holder.get("host") != socket.gethostname() or not isinstance(holder.get("pid"), int):
-        return False
-    pid = holder["pid"]
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    started = holder.get("process_start")
-    return started is not None and _process_start(pid) not in (None, started)
-
-
-def _describe_holder(lease: Lease) -> str:
-    h = lease.holder
-    remaining = max(0.0, lease.expires_at - time.time())
-    return (
-        f"pid {h.get('pid', '?')} on {h.get('host', '?')} (since {h.get('since', '?')}; its lease expires in"
-        f" {remaining:.0f}s unless renewed)"
-    )
-
-
-class _Heartbeat(threading.Thread):
-    """Renews a lease every third of its ttl while the push runs; `lost` once a renewal is refused."""
-
-    def __init__(self, store: OnlineStore, view: str, token: str, ttl_s: float) -> None:
-        super().__init__(name=f"fsync-lease-{view}", daemon=True)
-        self.store, self.view, self.token, self.ttl_s = store, view, token, ttl_s
-        self.stopped = threading.Event()
-        self.lost = False
-
-    def run(self) -> None:
-        while not self.stopped.wait(self.ttl_s / 3):
-            try:
-                if not self.store.renew_lease(self.view, self.token, self.ttl_s):
-                    self.lost = True
-                    return
-            except FsyncError:
-                continue  # the store is unreachable: the fence refuses our writes if the lease lapses
-
-    def stop(self) -> None:
-        self.stopped.set()
-        if self.is_alive():
-            self.join(timeout=5)
-
-
-def acquire(store: OnlineStore, view: FeatureViewSpec, opts: PushOptions) -> str:
-    """Take the view's lease (waiting up to lease_wait_s); LeaseBusy when another live push holds it."""
-    token, holder = uuid.uuid4().hex, this_holder()
-    deadline = time.monotonic() + opts.lease_wait_s
-    while True:
-        current = store.acquire_lease(view.store_id, token, holder, opts.lease_ttl_s)
-        if current is None:
-            return token
-        if holder_is_dead(current.holder) and store.take_over_lease(
-            view.store_id, current, token, holder, opts.lease_ttl_s
-        ):
-            return token
-        if time.monotonic() >= deadline:
-            waited = f" after waiting {opts.lease_wait_s:g}s" if opts.lease_wait_s else ""
-            raise LeaseBusy(
-                f"{view.label} is being pushed into {store.describe()} by {_describe_holder(current)}"
-                f"{waited};"
-                " nothing of it was written: push again when that push ends (or pass --wait SECONDS)."
-            )
-        time.sleep(min(0.2, max(0.01, deadline - time.monotonic())))
 
 
 # -- plan: every check, nothing written ---------------------------------------------------------------------
@@ -389,7 +292,7 @@ def _write_rows(
     reader: Reader,
     opts: PushOptions,
     generation: int,
-    beat: _Heartbeat,
+    beat: Heartbeat,
     progress: Progress | None,
 ) -> int:
     view, columns = plan.view, plan.columns
@@ -452,8 +355,8 @@ def push_view(
             reason=plan.reason,
             seconds=round(time.perf_counter() - started, 3),
         )
-    token = acquire(store, view, opts)
-    beat = _Heartbeat(store, view.store_id, token, opts.lease_ttl_s)
+    token = acquire(store, view, opts.lease_ttl_s, opts.lease_wait_s)
+    beat = Heartbeat(store, view.store_id, token, opts.lease_ttl_s)
     beat.start()
     try:
         return _push_leased(view, reader, store, opts, progress, started, beat)
@@ -470,7 +373,7 @@ def _push_leased(
     opts: PushOptions,
     progress: Progress | None,
     started: float,
-    beat: _Heartbeat,
+    beat: Heartbeat,
 ) -> ViewResult:
     instance = store.instance()
     evicted_before = store.evicted_keys()
