@@ -2,10 +2,11 @@
 """One entry point for a fresh machine that has nothing but Python 3.11+.
 
     python3 dev.py demo   # set up .venv, dbt seed + dbt build of examples/demo on DuckDB, print samples
-    python3 dev.py test   # set up .venv, ruff, then the whole test suite (DuckDB, PostgreSQL, Redis)
+    python3 dev.py test   # set up .venv, ruff, then the whole test suite (DuckDB, PostgreSQL, Spark, Redis)
     python3 dev.py docs   # regenerate docs/cli.md from the commands' --help
 
-Everything else (dbt, DuckDB, the fsync CLI) is installed into ./.venv from pyproject.toml.
+Everything else (dbt, DuckDB, the fsync CLI; for `test` also pyspark and dbt-spark) is installed into ./.venv
+from pyproject.toml. Spark needs Java 17 on PATH.
 """
 
 from __future__ import annotations
@@ -32,16 +33,20 @@ def _run(*cmd: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT) 
         sys.exit(result.returncode)
 
 
-def ensure_venv() -> None:
-    """Create .venv and install the project with its dev extras; re-install when pyproject.toml changes."""
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == wanted:
+def ensure_venv(extras: tuple[str, ...] = ("dev",)) -> None:
+    """Create .venv and install the project with `extras`; re-install only when pyproject.toml changes or an
+    extra is missing (the spark extra's pyspark wheel is large: it is installed once, not on every run)."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    stamp = STAMP.read_text().split() if STAMP.exists() else []
+    installed = set(stamp[1:]) if stamp and stamp[0] == digest else set()
+    if set(extras) <= installed:
         return
     if not (BIN / "python").exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = sorted(installed | set(extras))
     _run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    _run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev]")
-    STAMP.write_text(wanted)
+    _run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", f".[{','.join(wanted)}]")
+    STAMP.write_text(" ".join([digest, *wanted]))
 
 
 def ensure_profiles() -> None:
@@ -71,7 +76,7 @@ def demo() -> None:
 
 
 def test() -> None:
-    ensure_venv()
+    ensure_venv(("dev", "spark"))
     env = tool_env()
     _run(BIN / "ruff", "check", "fsync", "tests", "bench", "examples", "dev.py", env=env)
     _run(BIN / "lint-imports", env=env)

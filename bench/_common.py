@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -24,17 +25,21 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
 
-def compile_inline(jinja: str, work_dir: Path) -> str:
-    """The SQL that `dbt compile --inline` renders for `jinja` on the project's duckdb target.
+def compile_inline(jinja: str, work_dir: Path, target: str = "duckdb",
+                   env: dict[str, str] | None = None) -> str:
+    """The SQL that `dbt compile --inline` renders for `jinja` on `target` of profiles.example.yml.
 
     dbt runs in its own process, against its own throwaway DuckDB file, target and log paths (several agents
     share the repository). Relations passed to the macros as strings are not introspected: it stays empty.
     """
     work_dir.mkdir(parents=True, exist_ok=True)
     dbt = VENV_BIN / "dbt"
+    profiles_dir = work_dir / "profiles"
+    profiles_dir.mkdir(exist_ok=True)
+    shutil.copy(PROJECT_DIR / "profiles.example.yml", profiles_dir / "profiles.yml")
     env = dict(os.environ, FSTORE_DUCKDB_PATH=str(work_dir / "dbt_compile.duckdb"),
-               DBT_PROFILES_DIR=str(PROJECT_DIR))
-    cmd = [str(dbt if dbt.exists() else "dbt"), "compile", "--target", "duckdb",
+               DBT_PROFILES_DIR=str(profiles_dir), **(env or {}))
+    cmd = [str(dbt if dbt.exists() else "dbt"), "compile", "--target", target,
            "--target-path", str(work_dir / "target"), "--log-path", str(work_dir / "logs"),
            "--no-send-anonymous-usage-stats", "--log-format", "json", "--output", "json", "--inline", jinja]
     proc = subprocess.run(cmd, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, check=False)

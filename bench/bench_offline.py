@@ -141,15 +141,21 @@ asof left join bench.user_features as f
 """
 
 
-def _rolling_range_join() -> str:
+def minus_days(engine: str, expr: str, days: int) -> str:
+    """`expr` minus a number of days, as each engine of bench_engines.py spells it."""
+    return {"duckdb": f"{expr} - interval {days} day",
+            "postgres": f"{expr} - interval '{days} days'",
+            "spark": f"{expr} - make_dt_interval({days})"}[engine]
+
+
+def rolling_range_join(engine: str, schema: str) -> str:
+    """Labels left-joined to the purchases of the widest window, then group by (CASE for narrower windows)."""
     widest = max(WINDOWS.values())
     cols = []
     for w, days in WINDOWS.items():
-        # Rows of the widest window are all in it: no CASE needed there.
         def within(v: str, days: int = days) -> str:
-            if days == widest:
-                return v
-            return f"case when p.event_ts >= l.label_ts - interval {days} day then {v} end"
+            return v if days == widest else (
+                f"case when p.event_ts >= {minus_days(engine, 'l.label_ts', days)} then {v} end")
         cols += [f"count({within('p.order_id')}) as n_purchases_{w}",
                  f"count({within('p.amount')}) as n_amount_{w}",
                  f"coalesce(sum({within('p.amount')}), 0) as amount_sum_{w}",
@@ -157,10 +163,10 @@ def _rolling_range_join() -> str:
     return f"""
 select l.user_id, l.label_id, l.label_ts,
   {(',' + chr(10) + '  ').join(cols)}
-from bench.labels as l
-left join bench.purchases as p
+from {schema}.labels as l
+left join {schema}.purchases as p
   on p.user_id = l.user_id
-  and p.event_ts >= l.label_ts - interval {widest} day
+  and p.event_ts >= {minus_days(engine, 'l.label_ts', widest)}
   and p.event_ts < l.label_ts
 group by l.label_id, l.user_id, l.label_ts
 """
@@ -234,7 +240,7 @@ def build_cases(work_dir: Path) -> list[Case]:
         Case("point_in_time_join", "(context) hand ASOF + order by label_id",
              PIT_ASOF + "order by l.label_id\n", False, in_bar=False),
         Case("rolling_agg", "macro rolling_agg", rolling, True),
-        Case("rolling_agg", "hand range join + group by", _rolling_range_join(), False),
+        Case("rolling_agg", "hand range join + group by", rolling_range_join("duckdb", "bench"), False),
         Case("rolling_agg", "hand prefix sums + ASOF", _rolling_prefix_asof(), False),
     ]
 

@@ -7,7 +7,8 @@
 {% macro _epoch_us(expr) %}{{ return(adapter.dispatch('_epoch_us', 'fstore')(expr)) }}{% endmacro %}
 {% macro default___epoch_us(expr) %}cast(extract(epoch from {{ expr }}) * 1000000 as bigint){% endmacro %}
 {% macro duckdb___epoch_us(expr) %}epoch_us({{ expr }}){% endmacro %}
-{% macro spark___epoch_us(expr) %}unix_micros({{ expr }}){% endmacro %}
+{#- Spark: unix_micros takes a TIMESTAMP_LTZ (session-zone dependent); the difference of two TIMESTAMP_NTZ is exact. -#}
+{% macro spark___epoch_us(expr) %}timestampdiff(MICROSECOND, timestamp_ntz'1970-01-01 00:00:00', {{ expr }}){% endmacro %}
 {% macro bigquery___epoch_us(expr) %}unix_micros({{ expr }}){% endmacro %}
 {% macro snowflake___epoch_us(expr) %}date_part(epoch_microsecond, {{ expr }}){% endmacro %}
 
@@ -22,17 +23,31 @@
   (({{ expr }}) - (((({{ expr }}) % {{ divisor }}) + {{ divisor }}) % {{ divisor }})) // {{ divisor }}
 {%- endmacro %}
 
+{#- Spark: `/` on integers returns a double; `div` is the exact integer division (the dividend is a multiple). -#}
+{% macro spark___floor_div(expr, divisor) -%}
+  (({{ expr }}) - (((({{ expr }}) % {{ divisor }}) + {{ divisor }}) % {{ divisor }})) div {{ divisor }}
+{%- endmacro %}
+
 {#- Shift a timestamp by a whole number of seconds (exact: timestamps are naive UTC). -#}
-{% macro _shift_seconds(expr, seconds) %}{{ return(dbt.dateadd('second', seconds, expr)) }}{% endmacro %}
+{% macro _shift_seconds(expr, seconds) %}{{ return(adapter.dispatch('_shift_seconds', 'fstore')(expr, seconds)) }}{% endmacro %}
+{% macro default___shift_seconds(expr, seconds) %}{{ return(dbt.dateadd('second', seconds, expr)) }}{% endmacro %}
+{#- Spark: dbt-spark's dateadd goes through to_unix_timestamp (drops microseconds, LTZ result, fails on NULL). -#}
+{% macro spark___shift_seconds(expr, seconds) %}timestampadd(SECOND, {{ seconds }}, {{ expr }}){% endmacro %}
 
 {#- The canonical feature-layer timestamp type (naive, holding UTC). -#}
-{% macro _timestamp_type() %}{{ return(dbt.type_timestamp()) }}{% endmacro %}
+{% macro _timestamp_type() %}{{ return(adapter.dispatch('_timestamp_type', 'fstore')()) }}{% endmacro %}
+{% macro default___timestamp_type() %}{{ return(dbt.type_timestamp()) }}{% endmacro %}
+{#- Spark: `timestamp` is TIMESTAMP_LTZ (an instant shown in the session zone) unless spark.sql.timestampType says
+    otherwise; the naive type is TIMESTAMP_NTZ (Spark >= 3.4). -#}
+{% macro spark___timestamp_type() %}timestamp_ntz{% endmacro %}
 
-{#- An 8-byte float (dbt.type_float() is 4-byte on DuckDB). -#}
-{% macro _double_type() %}{{ return(adapter.dispatch('_double_type', 'fstore')()) }}{% endmacro %}
-{% macro default___double_type() %}double precision{% endmacro %}
-{% macro bigquery___double_type() %}float64{% endmacro %}
-{% macro spark___double_type() %}double{% endmacro %}
+{#- Is a column type, as the adapter reports it, the canonical naive timestamp (fstore.is_utc_timestamp)? -#}
+{% macro _is_naive_timestamp_type(data_type) %}{{ return(adapter.dispatch('_is_naive_timestamp_type', 'fstore')(data_type | lower)) }}{% endmacro %}
+{% macro default___is_naive_timestamp_type(data_type) %}
+  {{ return(data_type.startswith('timestamp') and 'with time zone' not in data_type and 'tz' not in data_type) }}
+{% endmacro %}
+{#- Spark: `timestamp` is the zoned TIMESTAMP_LTZ; only timestamp_ntz is naive. -#}
+{% macro spark___is_naive_timestamp_type(data_type) %}{{ return(data_type == 'timestamp_ntz') }}{% endmacro %}
 
 {#- Does a string expression end in a UTC offset (Z, +05, +0530, +05:30) after a time of day? -#}
 {% macro _has_utc_offset(expr) %}{{ return(adapter.dispatch('_has_utc_offset', 'fstore')(expr)) }}{% endmacro %}
@@ -60,7 +75,6 @@
 {% macro postgres___star_except_rid(alias, relation) %}({{ alias }}._fstore_label).*{% endmacro %}
 {% macro snowflake___star_except_rid(alias, relation) %}{{ alias }}.* exclude (_fstore_rid){% endmacro %}
 {% macro bigquery___star_except_rid(alias, relation) %}{{ alias }}.* except (_fstore_rid){% endmacro %}
-{% macro spark___star_except_rid(alias, relation) %}{{ alias }}.* except (_fstore_rid){% endmacro %}
 
 {#- The extra column that carries the whole label row where _star_except_rid needs it (PostgreSQL). -#}
 {% macro _label_row_column(alias) %}{{ return(adapter.dispatch('_label_row_column', 'fstore')(alias)) }}{% endmacro %}

@@ -19,13 +19,32 @@
   {{ return(adapter.dispatch('point_in_time_join', 'fstore')(labels, a['keys'], a.label_ts, a.views)) }}
 {% endmacro %}
 
-{#- Portable formulation (no ASOF JOIN needed): per view, union the view's rows and the label rows per entity,
-    take the running maximum of the view rows' ordinal in (timestamp, created) order at each label, then fetch that
-    one row by equi-join. Sorting, no index and no range join. -#}
+{#- Portable formulation (no ASOF JOIN needed): per view, union the view's rows and the distinct label points
+    (entity, label_ts) per entity, take the running maximum of the view rows' ordinal in (timestamp, created) order
+    at each point, then fetch that one row by equi-join. Sorting, no index and no range join. Label rows are matched
+    on (entity, label_ts), never on a row number; the row number only keeps the label order. -#}
 {% macro default__point_in_time_join(labels, keys, label_ts, views) -%}
-  with _fstore_labels as (
+  {{ return(fstore._point_in_time_join_sorted(labels, keys, label_ts, views, keep_order=true)) }}
+{%- endmacro %}
+
+{#- Spark: `row_number() over ()` needs an ORDER BY (and Spark may evaluate an inlined CTE twice), and a Spark table
+    has no row order to keep: the label rows come back unordered. -#}
+{% macro spark__point_in_time_join(labels, keys, label_ts, views) -%}
+  {{ return(fstore._point_in_time_join_sorted(labels, keys, label_ts, views, keep_order=false)) }}
+{%- endmacro %}
+
+{% macro _point_in_time_join_sorted(labels, keys, label_ts, views, keep_order) -%}
+  with
+  {%- if keep_order %}
+  _fstore_labels as (
     select row_number() over () as _fstore_rid, _fstore_l.*{{ fstore._label_row_column('_fstore_l') }}
     from {{ labels }} as _fstore_l
+  ),
+  {%- endif %}
+  _fstore_points as (
+    select distinct {% for k in keys %}{{ k }} as _fstore_k{{ loop.index0 }}, {% endfor %}{{ label_ts }} as _fstore_t
+    from {{ labels }}
+    where {{ label_ts }} is not null
   )
   {%- for v in views %}
   {%- set i = loop.index0 %},
@@ -44,9 +63,9 @@
     where {{ v.ts }} is not null{% for k in v['keys'] %} and {{ k }} is not null{% endfor %}
   ),
   _fstore_match{{ i }} as (
-    select _fstore_rid, _fstore_ord from (
+    select {% for k in keys %}_fstore_k{{ loop.index0 }}, {% endfor %}_fstore_ts as _fstore_t, _fstore_ord from (
       select
-        _fstore_rid,
+        {% for k in keys %}_fstore_k{{ loop.index0 }}, {% endfor %}_fstore_ts,
         _fstore_kind,
         max(_fstore_ord) over (
           partition by {% for k in keys %}_fstore_k{{ loop.index0 }}{{ ', ' if not loop.last }}{% endfor %}
@@ -54,20 +73,18 @@
           rows between unbounded preceding and current row
         ) as _fstore_ord
       from (
-        select {% for k in keys %}_fstore_k{{ loop.index0 }}, {% endfor %}_fstore_ts, 0 as _fstore_kind,
-          _fstore_ord, cast(null as bigint) as _fstore_rid
+        select {% for k in keys %}_fstore_k{{ loop.index0 }}, {% endfor %}_fstore_ts, 0 as _fstore_kind, _fstore_ord
         from _fstore_fv{{ i }}
         union all
-        select {% for k in keys %}{{ k }}, {% endfor %}{{ label_ts }}, 1, cast(null as bigint), _fstore_rid
-        from _fstore_labels
-        where {{ label_ts }} is not null
+        select {% for k in keys %}_fstore_k{{ loop.index0 }}, {% endfor %}_fstore_t, 1, cast(null as bigint)
+        from _fstore_points
       ) as _fstore_u
     ) as _fstore_w
     where _fstore_kind = 1
   )
   {%- endfor %}
   select
-    {{ fstore._star_except_rid('l', labels) }}
+    {{ fstore._star_except_rid('l', labels) if keep_order else 'l.*' }}
     {%- for v in views %}
     {%- set i = loop.index0 %},
     f{{ i }}._fstore_ts as {{ v.ts_output }}
@@ -75,17 +92,20 @@
     f{{ i }}._fstore_c{{ loop.index0 }} as {{ c.output }}
     {%- endfor %}
     {%- endfor %}
-  from _fstore_labels as l
+  from {{ '_fstore_labels' if keep_order else labels }} as l
   {%- for v in views %}
   {%- set i = loop.index0 %}
-  left join _fstore_match{{ i }} as m{{ i }} on m{{ i }}._fstore_rid = l._fstore_rid
+  left join _fstore_match{{ i }} as m{{ i }}
+    on {% for k in keys %}m{{ i }}._fstore_k{{ loop.index0 }} = l.{{ k }} and {% endfor %}m{{ i }}._fstore_t = l.{{ label_ts }}
   left join _fstore_fv{{ i }} as f{{ i }}
     on {% for k in keys %}f{{ i }}._fstore_k{{ loop.index0 }} = l.{{ k }} and {% endfor %}f{{ i }}._fstore_ord = m{{ i }}._fstore_ord
     {%- if v.ttl_seconds is not none %}
     and f{{ i }}._fstore_ts >= {{ fstore._shift_seconds('l.' ~ label_ts, -v.ttl_seconds) }}
     {%- endif %}
   {%- endfor %}
+  {%- if keep_order %}
   order by l._fstore_rid
+  {%- endif %}
 {%- endmacro %}
 
 {#- DuckDB: the native ASOF LEFT JOIN finds the greatest feature_ts <= label_ts per entity. -#}

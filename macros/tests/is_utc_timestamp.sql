@@ -1,5 +1,6 @@
 {#- Fails when the column is not the feature layer's canonical UTC type: a timestamp without time zone whose
-    wall-clock value is UTC (docs/semantics.md section 1). Strings and timestamptz columns fail. -#}
+    wall-clock value is UTC (docs/semantics.md section 1). Strings and timestamptz columns fail (on Spark: only
+    timestamp_ntz passes; its `timestamp` is the zoned TIMESTAMP_LTZ). -#}
 {% test is_utc_timestamp(model, column_name) %}
   {% set ns = namespace(found=none) %}
   {% if execute %}
@@ -8,8 +9,7 @@
     {% endfor %}
   {% endif %}
   {% set found = ns.found %}
-  {% set ok = found is not none and found.startswith('timestamp') and 'with time zone' not in found
-              and 'tz' not in found %}
+  {% set ok = found is not none and fstore._is_naive_timestamp_type(found) %}
   {% if not execute or ok %}
     select '{{ column_name }}' as column_name, '{{ found }}' as data_type where 1 = 0
   {% else %}

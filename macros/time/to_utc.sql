@@ -25,3 +25,36 @@
     else (cast({{ text }} as timestamp) at time zone '{{ source_time_zone }}') at time zone 'UTC'
   end as {{ fstore._timestamp_type() }})
 {%- endmacro %}
+
+{#- Spark has no `at time zone`, and to_utc_timestamp resolves a DST overlap to the earlier instant (daylight time):
+    take the later interpretation when the wall time also maps to it (standard time, docs/semantics.md section 1). -#}
+{% macro spark__to_utc(column, source_time_zone) -%}
+  {%- set text = "cast(" ~ column ~ " as string)" -%}
+  {%- set wall = "cast(" ~ text ~ " as timestamp_ntz)" -%}
+  {%- if source_time_zone == 'UTC' -%}
+    {%- set naive = wall -%}
+  {%- else -%}
+    {%- set tz = "'" ~ source_time_zone ~ "'" -%}
+    {#- earlier: Java's resolution (overlap -> earlier instant, gap -> moved forward by the gap). later: the same wall
+        time read with the offset in force 3 hours after `earlier`, valid only when it maps back to the wall time. -#}
+    {%- set earlier = "cast(to_utc_timestamp(" ~ wall ~ ", " ~ tz ~ ") as timestamp_ntz)" -%}
+    {%- set probe = "timestampadd(HOUR, 3, " ~ earlier ~ ")" -%}
+    {%- set later = "(" ~ wall ~ " - (cast(from_utc_timestamp(" ~ probe ~ ", " ~ tz ~ ") as timestamp_ntz) - " ~ probe ~ "))" -%}
+    {%- set naive -%}
+      case
+        when {{ later }} > {{ earlier }}
+          and cast(from_utc_timestamp({{ later }}, {{ tz }}) as timestamp_ntz) = {{ wall }}
+          then {{ later }}
+        else {{ earlier }}
+      end
+    {%- endset -%}
+  {%- endif -%}
+  {#- A TIMESTAMP_LTZ value is an instant (its text has no offset): it converts as such. Spark parses `Z`, not `z`. -#}
+  cast(case
+    when {{ column }} is null then null
+    when typeof({{ column }}) = 'timestamp' then cast({{ column }} as timestamp_ntz)
+    when {{ fstore._has_utc_offset(text) }}
+      then cast(cast(upper({{ text }}) as timestamp_ltz) as timestamp_ntz)
+    else {{ naive }}
+  end as {{ fstore._timestamp_type() }})
+{%- endmacro %}

@@ -52,3 +52,24 @@
   from _fstore_entities
   cross join _fstore_grid
 {%- endmacro %}
+
+{#- Spark has no generate_series table function: explode a sequence() array (which refuses start > end, so the
+    upper bound is clamped and the empty case filtered). -#}
+{% macro spark__feature_spine(entities, keys, start_ts, end_ts, step_seconds, ts_col) -%}
+  {%- set ts_type = fstore._timestamp_type() -%}
+  with _fstore_entities as (
+    select distinct {{ keys | join(', ') }} from {{ entities }}
+  ),
+  _fstore_bounds as (
+    select cast({{ start_ts }} as {{ ts_type }}) as _fstore_start, cast({{ end_ts }} as {{ ts_type }}) as _fstore_end
+  ),
+  _fstore_grid as (
+    select explode(sequence(_fstore_start, greatest(_fstore_start, _fstore_end),
+                            make_dt_interval(0, 0, 0, {{ step_seconds }}))) as {{ ts_col }}, _fstore_end
+    from _fstore_bounds
+  )
+  select {% for k in keys %}_fstore_entities.{{ k }}, {% endfor %}_fstore_grid.{{ ts_col }}
+  from _fstore_entities
+  cross join _fstore_grid
+  where _fstore_grid.{{ ts_col }} <= _fstore_grid._fstore_end
+{%- endmacro %}

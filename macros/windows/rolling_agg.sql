@@ -29,7 +29,6 @@
   {%- set ts_type = fstore._timestamp_type() -%}
   with _fstore_spine as (
     select
-      row_number() over () as _fstore_rid,
       {% for k in keys %}{{ k }}, {% endfor %}
       {% for c in extra_cols %}{{ c }}, {% endfor %}
       cast({{ spine_ts }} as {{ ts_type }}) as _fstore_t
@@ -69,20 +68,26 @@
     from {{ '_fstore_timeline' if known else events }}
     where {{ event_ts }} is not null
   ),
-  _fstore_probe as (
-    select _fstore_rid, {% for k in keys %}{{ k }}, {% endfor %}_fstore_t,
-      {{ fstore._floor_div(fstore._epoch_us('_fstore_t'), bucket_us) }} as _fstore_bucket
-    from _fstore_spine
-    where _fstore_t is not null
-    union all
-    select _fstore_rid, {% for k in keys %}{{ k }}, {% endfor %}_fstore_t,
-      {{ fstore._floor_div(fstore._epoch_us('_fstore_t'), bucket_us) }} - 1 as _fstore_bucket
+  {#- The distinct (entity, time) points of the spine: aggregates are computed once per point and joined back on
+      (entity, time), so duplicate spine rows share them and no row number is needed (Spark inlines CTEs and may
+      evaluate one twice, so `row_number() over ()` is not a stable row id there). #}
+  _fstore_points as (
+    select distinct {% for k in keys %}{{ k }}, {% endfor %}_fstore_t
     from _fstore_spine
     where _fstore_t is not null
   ),
+  _fstore_probe as (
+    select {% for k in keys %}{{ k }}, {% endfor %}_fstore_t,
+      {{ fstore._floor_div(fstore._epoch_us('_fstore_t'), bucket_us) }} as _fstore_bucket
+    from _fstore_points
+    union all
+    select {% for k in keys %}{{ k }}, {% endfor %}_fstore_t,
+      {{ fstore._floor_div(fstore._epoch_us('_fstore_t'), bucket_us) }} - 1 as _fstore_bucket
+    from _fstore_points
+  ),
   _fstore_agg as (
     select
-      p._fstore_rid
+      {% for k in keys %}p.{{ k }}, {% endfor %}p._fstore_t
       {%- for o in outputs %}
       {%- set in_window = "e._fstore_ts >= " ~ fstore._shift_seconds('p._fstore_t', -o.seconds) -%}
       {%- set v = 'e._fstore_v' ~ value_columns.index(o.value) if o.value else none %}
@@ -108,7 +113,7 @@
       and e._fstore_known_from <= p._fstore_t
       and (e._fstore_known_until is null or e._fstore_known_until > p._fstore_t)
       {%- endif %}
-    group by p._fstore_rid
+    group by {% for k in keys %}p.{{ k }}, {% endfor %}p._fstore_t
   )
   select
     {% for k in keys %}s.{{ k }}, {% endfor %}
@@ -119,12 +124,13 @@
     coalesce(a._fstore_o{{ o.slot }}, 0)
     {%- elif o.agg == 'avg' -%}
     case when a._fstore_n{{ o.slot }} > 0
-      then cast(a._fstore_o{{ o.slot }} as {{ fstore._double_type() }}) / a._fstore_n{{ o.slot }}
+      then cast(a._fstore_o{{ o.slot }} as {{ fstore.type_double() }}) / a._fstore_n{{ o.slot }}
     end
     {%- else -%}
     a._fstore_o{{ o.slot }}
     {%- endif %} as {{ o.column_name }}
     {%- endfor %}
   from _fstore_spine as s
-  left join _fstore_agg as a on a._fstore_rid = s._fstore_rid
+  left join _fstore_agg as a
+    on {% for k in keys %}a.{{ k }} = s.{{ k }} and {% endfor %}a._fstore_t = s._fstore_t
 {%- endmacro %}

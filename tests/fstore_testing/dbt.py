@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = ROOT
 INTEGRATION_DIR = ROOT / "integration_tests"
 DEMO_DIR = ROOT / "examples" / "demo"
-ENGINES = ("duckdb", "postgres")
+ENGINES = ("duckdb", "postgres", "spark")
 TAIL_LINES = 80
 
 

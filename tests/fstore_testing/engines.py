@@ -52,17 +52,28 @@ def _project(
         "FSTORE_DUCKDB_PATH": str(duckdb_path),
         **extra_env,
     }
+    spark_dir = work_dir / "spark-warehouse"
     if name == "postgres":
         env.update({
             "FSTORE_PG_HOST": pg.host, "FSTORE_PG_PORT": str(pg.port), "FSTORE_PG_USER": pg.user,
             "FSTORE_PG_PASSWORD": pg.password, "FSTORE_PG_DATABASE": pg.database, "FSTORE_PG_SCHEMA": schema,
+        })
+    elif name == "spark":
+        # One warehouse dir and one Derby metastore per engine and session, shared by both projects (dbt runs
+        # one at a time); the reference source tables live in the same catalog as the models built from them.
+        env.update({
+            "FSTORE_SPARK_WAREHOUSE": str(spark_dir),
+            "FSTORE_SPARK_METASTORE": str(work_dir / "metastore_db"),
+            "FSTORE_SPARK_SCHEMA": schema,
         })
     install_package(project_dir)
     runner = DbtRunner(
         project_dir=project_dir, target=name, profiles_dir=profiles_dir,
         target_path=work_dir / label / "target", log_path=work_dir / label / "logs", env=env,
     )
-    return ProjectBuild(name, runner, Warehouse(name, duckdb_path, pg), schema, env)
+    warehouse = Warehouse(name, duckdb_path, pg, spark_dir=spark_dir if name == "spark" else None,
+                          dbt=runner if name == "spark" else None)
+    return ProjectBuild(name, runner, warehouse, schema, env)
 
 
 def make_engine(
@@ -71,6 +82,8 @@ def make_engine(
     work_dir = session_dir / name
     if name == "duckdb":
         schemas = {"integration": "main", "demo": "main", "reference": "fstore_reference"}
+    elif name == "spark":  # the session's own metastore: fixed names cannot collide
+        schemas = {"integration": "fstore_it", "demo": "fstore_demo", "reference": "fstore_reference"}
     else:
         assert pg_schema is not None, "the postgres engine needs the session's schema"
         schemas = {

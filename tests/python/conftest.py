@@ -2,6 +2,8 @@
 projects bound to them, and the demo built once per engine.
 
 - DuckDB: private database files under the session's tmp dir.
+- Spark: dbt-spark's session mode (pyspark inside each dbt process, Java on PATH), a private warehouse dir and
+  Derby metastore under the session's tmp dir. Missing pyspark or Java fails the spark tests: never a skip.
 - PostgreSQL: a unique schema per session (FSTORE_PG_HOST/PORT/USER/PASSWORD/DATABASE, defaults
   127.0.0.1:5432 postgres/'' db test), dropped with everything dbt derived from it at teardown.
   An unreachable server fails the postgres tests: it is never a skip.
@@ -9,7 +11,9 @@ projects bound to them, and the demo built once per engine.
 
 from __future__ import annotations
 
+import importlib.util
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -55,6 +59,17 @@ def pg_schema(pg_settings: PgSettings) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def spark_ready() -> None:
+    problems = []
+    if importlib.util.find_spec("pyspark") is None or importlib.util.find_spec("dbt.adapters.spark") is None:
+        problems.append('pyspark / dbt-spark are missing (pip install -e ".[spark]"; dev.py test does it)')
+    if shutil.which("java") is None:
+        problems.append("no `java` on PATH (Spark needs Java 17: apt-get install openjdk-17-jre-headless)")
+    if problems:
+        pytest.fail("Spark is unavailable: " + "; ".join(problems), pytrace=False)
+
+
+@pytest.fixture(scope="session")
 def engines(
     request: pytest.FixtureRequest, session_dir: Path, profiles_dir: Path, pg_settings: PgSettings
 ) -> Callable[[str], Engine]:
@@ -64,6 +79,8 @@ def engines(
     def get(name: str) -> Engine:
         if name not in made:
             pg_schema = request.getfixturevalue("pg_schema") if name == "postgres" else None
+            if name == "spark":
+                request.getfixturevalue("spark_ready")
             made[name] = make_engine(name, session_dir, profiles_dir, pg_settings, pg_schema)
         return made[name]
 
@@ -72,7 +89,7 @@ def engines(
 
 @pytest.fixture(
     scope="session",
-    params=[pytest.param(e, marks=[pytest.mark.postgres] if e == "postgres" else []) for e in ENGINES],
+    params=[pytest.param(e, marks=[getattr(pytest.mark, e)] if e != "duckdb" else []) for e in ENGINES],
 )
 def engine(request: pytest.FixtureRequest, engines: Callable[[str], Engine]) -> Engine:
     return engines(request.param)

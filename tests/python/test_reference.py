@@ -86,7 +86,7 @@ def _assert_no_diffs(model: str, engine: Engine, diffs: list[str], context: str 
 def _compare_by_spine_id(model: str, engine: Engine, expected: list[dict[str, Any]],
                          spine: Sequence[dict[str, Any]]) -> None:
     project = engine.integration
-    actual = project.warehouse.query_dicts(f'select * from "{project.schema}"."{model}"')
+    actual = project.warehouse.read_table(project.schema, model)
     assert len(actual) == len(expected), (
         f"{model} on {engine.name}: {len(actual)} rows for {len(expected)} spine rows"
     )
@@ -117,10 +117,9 @@ def dataset() -> Dataset:
 def built(engine: Engine, dataset: Dataset) -> Engine:
     load_dir = engine.work_dir / "reference_csv"
     load_dir.mkdir(parents=True, exist_ok=True)
-    for table, rows in dataset.tables.items():
-        engine.integration.warehouse.load_table(
-            engine.reference_schema, table, COLUMNS[table], rows, load_dir
-        )
+    engine.integration.warehouse.load_tables(
+        engine.reference_schema, {t: (COLUMNS[t], rows) for t, rows in dataset.tables.items()}, load_dir
+    )
     engine.integration.dbt.ok("build", "--select", "tag:reference", dbt_vars={"fstore_reference_tests": True})
     return engine
 
@@ -148,12 +147,13 @@ def test_reference_rolling_as_known_at(built: Engine, dataset: Dataset) -> None:
 def test_reference_point_in_time_join(built: Engine, dataset: Dataset) -> None:
     labels = dataset.tables["labels"]
     expected = ref.point_in_time_join(labels, ["entity_id"], _views(dataset), "label_ts")
-    actual = built.integration.warehouse.query_dicts(f'select * from "{built.integration.schema}"."ref_pit"')
+    actual = built.integration.warehouse.read_table(built.integration.schema, "ref_pit")
     assert len(actual) == len(labels), f"ref_pit on {built.name}: {len(actual)} rows for {len(labels)} labels"
     if built.name == "duckdb":
         context = " (compared in label order: DuckDB keeps the table's insertion order)"
     else:
-        # PostgreSQL returns a table's rows in no guaranteed order: compare as multisets.
+        # PostgreSQL returns a table's rows in no guaranteed order, and a Spark table has no row order at all:
+        # compare as multisets.
         context = " (compared as multisets)"
         expected, actual = sorted(expected, key=_sort_key), sorted(actual, key=_sort_key)
     diffs: list[str] = []

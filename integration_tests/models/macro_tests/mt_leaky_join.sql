@@ -12,4 +12,4 @@ from {{ ref('mt_labels') }} as l
 left join {{ ref('mt_fv_a') }} as f
   on f.user_id = l.user_id
   and f.feature_ts > l.label_ts
-  and f.feature_ts <= {{ dbt.dateadd('day', 1, 'l.label_ts') }}
+  and f.feature_ts <= {{ fstore._shift_seconds('l.label_ts', 86400) }}

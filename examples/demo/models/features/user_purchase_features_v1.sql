@@ -34,7 +34,7 @@ select
   cast(feature_ts as timestamp) as feature_ts,
   cast(purchase_count_30d as bigint) as purchase_count_30d,
   cast(amount_sum_30d as numeric(38,2)) as amount_sum_30d,
-  cast(amount_avg_14d as double precision) as amount_avg_14d,
+  cast(amount_avg_14d as {{ fstore.type_double() }}) as amount_avg_14d,
   cast(amount_max_30d as numeric(38,2)) as amount_max_30d,
   cast(order_count_30d as bigint) as order_count_30d,
   cast(failed_payment_count_30d as bigint) as failed_payment_count_30d

@@ -23,6 +23,6 @@ select
   cast(session_count_7d as bigint) as session_count_7d,
   cast(session_count_28d as bigint) as session_count_28d,
   cast(session_seconds_sum_7d as bigint) as session_seconds_sum_7d,
-  cast(session_seconds_avg_7d as double precision) as session_seconds_avg_7d,
+  cast(session_seconds_avg_7d as {{ fstore.type_double() }}) as session_seconds_avg_7d,
   cast(session_seconds_max_7d as integer) as session_seconds_max_7d
 from features
