@@ -21,8 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import redis
@@ -37,6 +39,8 @@ from fsync.manifest import load_manifest  # noqa: E402
 from fsync.online.push import PushOptions, push  # noqa: E402
 from fsync.online.stores.redis import RedisStore  # noqa: E402
 from fsync.warehouse import DuckDBReader  # noqa: E402
+
+T = TypeVar("T")
 
 FEATURES = {
     "f_d0": "double",
@@ -83,24 +87,28 @@ def add_changes(path: Path, fraction: float, ts: datetime) -> int:
     return int(changed[0]) if changed else 0
 
 
-def write_artifacts(target: Path) -> None:
+def write_artifacts(target: Path, name: str = "bench_fv", features: dict[str, str] = FEATURES) -> None:
     target.mkdir(parents=True, exist_ok=True)
-    uid = "model.bench.bench_fv"
-    columns = {"user_id": "bigint", "feature_ts": "timestamp", **FEATURES}
+    uid = f"model.bench.{name}"
+    columns = {"user_id": "bigint", "feature_ts": "timestamp", **features}
     node = {
         "unique_id": uid,
         "resource_type": "model",
-        "name": "bench_fv",
+        "name": name,
         "version": None,
         "latest_version": None,
         "database": "wh",
         "schema": "main",
-        "alias": "bench_fv",
+        "alias": name,
         "config": {
             "meta": {
                 "feature_view": {
-                    "entity_keys": ["user_id"], "timestamp": "feature_ts", "ttl": "7d", "freshness_sla": "1d",
-                    "owner": "bench@example.com", "online": True,
+                    "entity_keys": ["user_id"],
+                    "timestamp": "feature_ts",
+                    "ttl": "7d",
+                    "freshness_sla": "1d",
+                    "owner": "bench@example.com",
+                    "online": True,
                 }
             },
             "contract": {"enforced": True},
@@ -122,10 +130,85 @@ def write_artifacts(target: Path) -> None:
         json.dumps(
             {
                 "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json"},
+                "args": {"which": "build"},
                 "results": [{"unique_id": uid, "status": "success"}],
             }
         )
     )
+
+
+HISTORY_FEATURES = {"f_sum": "double", "f_cnt": "bigint", "f_avg": "double"}
+
+
+def make_history_warehouse(path: Path, entities: int, days: int, now: datetime) -> int:
+    """A daily feature view with history: one row per entity and day (00:00 UTC) for `days` days up to today,
+    3 features; a thousandth of the entities lack their latest day. Returns the row count."""
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    con = duckdb.connect(str(path))
+    con.execute(f"""
+      create or replace table main.bench_hist as
+      select u.range as user_id, timestamp '{today}' - to_days(cast(d.range as integer)) as feature_ts,
+             (hash(u.range, d.range) % 100000) / 7.0 as f_sum,
+             cast(hash(u.range, d.range, 1) % 1000 as bigint) as f_cnt,
+             (hash(u.range, d.range, 2) % 997) / 11.0 as f_avg
+      from range({entities}) as u, range({days}) as d
+      where hash(u.range) % 1000 != 0 or d.range > 0""")
+    rows = con.execute("select count(*) from main.bench_hist").fetchone()
+    con.close()
+    return int(rows[0]) if rows else 0
+
+
+def raw_history(url: str, db: Path, as_of: datetime, prefix: str) -> tuple[float, int]:
+    """The raw floor: a hand-written DuckDB extract of the latest row per entity (QUALIFY row_number) and
+    redis-py (hiredis) pipelined HSET of the values as plain strings, 1,000 per pipeline; no types, no NULL
+    marker, no expiry, no checks, no watermark. Timed from opening the DuckDB file to the last reply."""
+    started = time.perf_counter()
+    con = duckdb.connect(str(db), read_only=True)
+    names = list(HISTORY_FEATURES)
+    rows = con.execute(
+        f"select user_id, {', '.join(names)} from main.bench_hist where feature_ts <= ?"
+        " qualify row_number() over (partition by user_id order by feature_ts desc) = 1",
+        [as_of],
+    ).fetchall()
+    con.close()
+    client = redis.Redis.from_url(url)
+    pipelined_hset(client, prefix, names, rows)
+    elapsed = time.perf_counter() - started
+    client.close()
+    return elapsed, len(rows)
+
+
+def pipelined_hset(client: redis.Redis, prefix: str, names: list[str], rows: list[tuple]) -> None:
+    """The hand-written write: HSET key mapping={feature: str(value)}, 1,000 per pipeline."""
+    for i in range(0, len(rows), 1000):
+        pipe = client.pipeline(transaction=False)
+        for row in rows[i : i + 1000]:
+            pipe.hset(f"{prefix}:{row[0]}", mapping={n: str(v) for n, v in zip(names, row[1:], strict=True)})
+        pipe.execute()
+
+
+def redis_cpu(url: str) -> float:
+    client = redis.Redis.from_url(url)
+    try:
+        info = client.info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+    finally:
+        client.close()
+
+
+def with_cpu(url: str, run: Callable[[], T]) -> tuple[T, float]:
+    """`run()` and the CPU seconds it cost: this process (all its DuckDB threads) plus the Redis server."""
+    cpu, server = time.process_time(), redis_cpu(url)
+    result = run()
+    return result, time.process_time() - cpu + redis_cpu(url) - server
+
+
+def used_memory(url: str) -> int:
+    client = redis.Redis.from_url(url)
+    try:
+        return int(client.info("memory")["used_memory"])
+    finally:
+        client.close()
 
 
 def baseline(url: str, db: Path, prefix: str = "baseline") -> tuple[float, int]:
@@ -137,11 +220,7 @@ def baseline(url: str, db: Path, prefix: str = "baseline") -> tuple[float, int]:
     names = list(FEATURES)
     client = redis.Redis.from_url(url)
     started = time.perf_counter()
-    for i in range(0, len(rows), 1000):
-        pipe = client.pipeline(transaction=False)
-        for row in rows[i : i + 1000]:
-            pipe.hset(f"{prefix}:{row[0]}", mapping={n: str(v) for n, v in zip(names, row[1:], strict=True)})
-        pipe.execute()
+    pipelined_hset(client, prefix, names, rows)
     elapsed = time.perf_counter() - started
     client.close()
     return elapsed, len(rows)
@@ -167,7 +246,21 @@ def fsync_push(url: str, db: Path, target: Path, prefix: str, as_of: datetime) -
     return elapsed, view.rows, str(view.mode)
 
 
+# `fsync push` in a child that reports its own peak resident memory (VmHWM) when it exits: the ru_maxrss of
+# a forked child starts from the parent's resident size at fork time, and this parent holds DuckDB data.
+_RSS_CHILD = (
+    "import atexit, os, re, sys\n"
+    "def report():\n"
+    "    hwm = re.search(r'VmHWM:\\s+(\\d+) kB', open('/proc/self/status').read()).group(1)\n"
+    "    open(os.environ['BENCH_RSS_FILE'], 'w').write(hwm)\n"
+    "atexit.register(report)\n"
+    "from fsync.cli import main\n"
+    "main(['push', '--json'])\n"
+)
+
+
 def peak_rss_mb(url: str, db: Path, project: Path, prefix: str) -> tuple[float, float]:
+    rss_file = project / f"rss-{prefix}.txt"
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -176,22 +269,84 @@ def peak_rss_mb(url: str, db: Path, project: Path, prefix: str) -> tuple[float, 
         "FSYNC_KEY_PREFIX": prefix,
         "FSYNC_DUCKDB_PATH": str(db),
         "FSYNC_PROJECT_DIR": str(project),
+        "BENCH_RSS_FILE": str(rss_file),
     }
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fsync", "push", "--json"], env=env, stdout=subprocess.DEVNULL
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc = subprocess.run([sys.executable, "-c", _RSS_CHILD], env=env, stdout=subprocess.DEVNULL, check=False)
     assert proc.returncode == 0, f"fsync push exited {proc.returncode}"
-    return usage.ru_maxrss / 1024, time.perf_counter() - started
+    return int(rss_file.read_text()) / 1024, time.perf_counter() - started
+
+
+def history(
+    url: str, work: Path, args: argparse.Namespace, now: datetime
+) -> list[tuple[str, float, str, bool]]:
+    """Scale M with history: fsync push vs the raw floor, same run, best of --reps, memory per entity."""
+    db = work / "hist.duckdb"
+    rows = make_history_warehouse(db, args.entities, args.days, now)
+    target = work / "hist_target"
+    write_artifacts(target, "bench_hist", HISTORY_FEATURES)
+    client = redis.Redis.from_url(url)
+    raws, fulls, raw_mem, fsync_mem, raw_cpu, fsync_cpu = [], [], [], [], [], []
+    for i in range(args.reps):  # interleaved, so that a noisy moment of the shared machine hits both
+        client.flushdb()
+        before = used_memory(url)
+        raw, cpu = with_cpu(url, lambda i=i: raw_history(url, db, now, f"raw{i}"))
+        raws.append(raw)
+        raw_cpu.append(cpu)
+        raw_mem.append((used_memory(url) - before) / raws[-1][1])
+        client.flushdb()
+        before = used_memory(url)
+        full, cpu = with_cpu(url, lambda i=i: fsync_push(url, db, target, f"hist{i}", now))
+        fulls.append(full)
+        fsync_cpu.append(cpu)
+        fsync_mem.append((used_memory(url) - before) / fulls[-1][1])
+    client.close()
+    raw_s, raw_n = min(raws)
+    full_s, full_n, mode = min(fulls)
+    assert mode == "full" and full_n == raw_n, (mode, full_n, raw_n)
+    raw_rps, full_rps = raw_n / raw_s, full_n / full_s
+    print(
+        f"history: {rows:,} rows, {full_n:,} entities x {len(HISTORY_FEATURES)} features"
+        f" (daily, {args.days} days)"
+    )
+    print("| measure (history, scale M) | value |\n|---|---|")
+    print(
+        f"| raw DuckDB extract + redis-py pipelined HSET (hiredis) | {raw_s:.2f} s,"
+        f" {raw_rps:,.0f} entities/s |"
+    )
+    print(
+        f"| fsync push (checks + latest rows + typed atomic writes + expiry + watermark) | {full_s:.2f} s,"
+        f" {full_rps:,.0f} entities/s |"
+    )
+    print(f"| all runs, raw s | {', '.join(f'{r[0]:.2f}' for r in raws)} |")
+    print(f"| all runs, fsync s | {', '.join(f'{r[0]:.2f}' for r in fulls)} |")
+    print(
+        f"| CPU s (client process + Redis), best: raw / fsync | {min(raw_cpu):.2f} / {min(fsync_cpu):.2f} |"
+    )
+    print(f"| Redis memory per entity, raw | {min(raw_mem):.0f} bytes |")
+    print(
+        f"| Redis memory per entity, fsync | {min(fsync_mem):.0f} bytes"
+        f" ({min(fsync_mem) / min(raw_mem):.2f}x) |"
+    )
+    print()
+    return [
+        ("history M: fsync entities/s", full_rps, ">= 100,000", full_rps >= 100_000),
+        (
+            "history M: fsync / raw extract+write (entities/s)",
+            full_rps / raw_rps,
+            ">= 1.3",
+            full_rps / raw_rps >= 1.3,
+        ),
+    ]
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--entities", type=int, default=100_000)
     ap.add_argument("--big", type=int, default=1_000_000)
+    ap.add_argument("--days", type=int, default=87, help="history: rows per entity (scale M: 87, 8.7M rows)")
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--only-history", action="store_true")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="fsync-bench-"))
     port = free_port()
@@ -199,6 +354,9 @@ def main() -> int:
     url = f"redis://127.0.0.1:{port}/0"
     try:
         now = datetime.now(UTC).replace(tzinfo=None)
+        history_checks = history(url, work, args, now)
+        if args.only_history:
+            return _report(history_checks)
         db = work / "wh.duckdb"
         make_warehouse(db, args.entities, now)
         write_artifacts(work / "target")
@@ -255,9 +413,14 @@ def main() -> int:
     print(f"| peak RSS, `fsync push` of {args.entities:,} entities | {small_mb:.0f} MiB ({small_s:.1f} s) |")
     print(f"| peak RSS, `fsync push` of {args.big:,} entities | {big_mb:.0f} MiB ({big_s:.1f} s) |")
     print()
-    print("| check | ratio | bar | result |\n|---|---|---|---|")
+    return _report(history_checks + checks)
+
+
+def _report(checks: list[tuple[str, float, str, bool]]) -> int:
+    print("| check | value | bar | result |\n|---|---|---|---|")
     for name, ratio, bar, ok in checks:
-        print(f"| {name} | {ratio:.3f} | {bar} | {'PASS' if ok else 'FAIL'} |")
+        shown = f"{ratio:,.0f}" if ratio > 1000 else f"{ratio:.3f}"
+        print(f"| {name} | {shown} | {bar} | {'PASS' if ok else 'FAIL'} |")
     return 0 if all(ok for *_, ok in checks) else 1
 
 

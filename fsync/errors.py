@@ -20,7 +20,10 @@ EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.OK: "success",
     ExitCode.CHECK_FAILED: "a check failed (a view's dbt build or tests failed, fsync check found errors)",
     ExitCode.USER_ERROR: "user or configuration error (bad selection, metadata, data, settings or arguments)",
-    ExitCode.INFRA_UNAVAILABLE: "infrastructure unavailable (warehouse or online store unreachable, locked)",
+    ExitCode.INFRA_UNAVAILABLE: (
+        "infrastructure unavailable (warehouse or online store unreachable, locked, out of memory, evicting;"
+        " a view busy with another push)"
+    ),
 }
 
 

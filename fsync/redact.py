@@ -6,8 +6,9 @@ import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 _SECRET_KEYS = frozenset({"password", "pass", "passwd", "pwd", "secret", "token", "sslpassword"})
-# libpq keyword/value: key = value, the value bare or single-quoted with \' and \\ escapes.
-_KEYWORD_VALUE = re.compile(r"(\w+)(\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)")
+# libpq keyword/value: key = value, the value bare or single-quoted with \' and \\ escapes; an unterminated
+# quote runs to the end (libpq rejects it, and everything after it may be the secret).
+_KEYWORD_VALUE = re.compile(r"(\w+)(\s*=\s*)('(?:[^'\\]|\\.)*(?:'|\\?$)|\S*)")
 
 
 def redact_url(url: str) -> str:

@@ -7,13 +7,16 @@ and target); `warehouse`, `duckdb_path` and `postgres_dsn` only override it. The
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from fsync.errors import FsyncError
+from fsync.timeutil import DURATION_UNITS, duration_seconds
 
 
 @dataclass
@@ -35,6 +38,11 @@ class Settings:
     retries: int = 3
     retry_backoff: float = 0.5
     log_max_entries: int = 1_000_000  # bound of the served-value log (the oldest entries are dropped past it)
+    lease_ttl: float = 30.0  # seconds a push's lease on a view lives unless its heartbeat renews it
+    lease_wait: float = 0.0  # seconds a push waits for another push of the same view (0: report it busy)
+    allow_eviction: bool = False  # push into a Redis whose maxmemory-policy may evict feature keys
+    full_refresh_every: str = ""  # e.g. 1d: an incremental push becomes full this long after the last full
+    sqlite_timeout: float = 30.0  # seconds to wait for another writer of the SQLite store
 
     def path(self, value: str) -> Path:
         """A configured path, relative to the project dir."""
@@ -43,18 +51,58 @@ class Settings:
 
 
 _NAMES = {f.name: f for f in fields(Settings)}
+_INT = re.compile(r"[+-]?[0-9]+")
+_MEMORY = re.compile(r"[0-9]+(\.[0-9]+)?\s*([KMGT]i?)?B", re.IGNORECASE)
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+# (least value, what it is) of every number setting
+_RANGES: dict[str, tuple[float, str]] = {
+    "batch_size": (1, "entities per batch"),
+    "retries": (0, "retries"),
+    "retry_backoff": (0, "seconds"),
+    "lease_ttl": (1, "seconds"),
+    "lease_wait": (0, "seconds"),
+    "sqlite_timeout": (0, "seconds"),
+}
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
+    """The value of setting `name`, strictly of its type: a TOML value must already have it (no 1.9 or
+    true for an integer, no list for a path); a text (environment, flag) must spell it exactly."""
     kind = type(getattr(Settings, name))
-    try:
-        if kind is int:
-            return int(value)
-        if kind is float:
-            return float(value)
-    except (TypeError, ValueError):
-        raise FsyncError(f"{source}: {name} must be a number, got {value!r}.") from None
-    return str(value)
+    text = value if isinstance(value, str) else None
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if text is not None and text.strip().lower() in _TRUE + _FALSE:
+            return text.strip().lower() in _TRUE
+        raise FsyncError(f"{source}: {name} must be true or false, got {value!r}.")
+    if kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            number: float = value
+        elif text is not None and _INT.fullmatch(text.strip()):
+            number = int(text)
+        else:
+            raise FsyncError(f"{source}: {name} must be a whole number, got {value!r}.")
+    elif kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value)
+        else:
+            try:
+                number = float(text) if text is not None else math.nan
+            except ValueError:
+                number = math.nan
+            if text is None or text.strip().lower() in ("nan", "inf", "+inf", "-inf", "infinity"):
+                number = math.nan
+        if not math.isfinite(number):
+            raise FsyncError(f"{source}: {name} must be a finite number, got {value!r}.")
+    else:
+        if not isinstance(value, str):
+            raise FsyncError(f"{source}: {name} must be a text, got {value!r}.")
+        return value
+    least, unit = _RANGES.get(name, (-math.inf, ""))
+    if number < least:
+        raise FsyncError(f"{source}: {name} must be at least {least:g} ({unit}), got {value!r}.")
+    return number
 
 
 def _file_values(project_dir: Path, config_file: Path | None) -> tuple[dict[str, Any], str]:
@@ -71,10 +119,23 @@ def _file_values(project_dir: Path, config_file: Path | None) -> tuple[dict[str,
             doc = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as exc:
             raise FsyncError(f"config file {path} is not valid TOML ({exc}).") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise FsyncError(f"config file {path} cannot be read ({exc}).") from None
+        tool = doc.get("tool") if isinstance(doc.get("tool"), dict) else {}
         if path.name == "pyproject.toml" and config_file is None:
-            values = doc.get("tool", {}).get("fsync", {})
+            values = tool.get("fsync", {})
+            where = "[tool.fsync]"
+        elif "fsync" in doc:
+            values, where = doc["fsync"], "[fsync]"
+        elif "fsync" in tool:
+            values, where = tool["fsync"], "[tool.fsync]"
         else:
-            values = doc.get("fsync", doc.get("tool", {}).get("fsync", doc))
+            values, where = doc, ""
+        if not isinstance(values, dict):
+            raise FsyncError(
+                f"config file {path}: {where or 'fsync'} must be a table of settings, got {values!r};"
+                " write e.g. `[fsync]` then `batch_size = 1000`."
+            )
         return values, str(path)
     return {}, ""
 
@@ -101,6 +162,21 @@ def load_settings(
         raise FsyncError(f"store must be 'sqlite' or 'redis', got {settings.store!r}.")
     if settings.warehouse not in ("", "duckdb", "postgres"):
         raise FsyncError(f"warehouse must be 'duckdb' or 'postgres', got {settings.warehouse!r}.")
-    if settings.batch_size <= 0:
-        raise FsyncError(f"batch_size must be positive, got {settings.batch_size}.")
+    for name in ("lookback", "full_refresh_every"):
+        value = getattr(settings, name)
+        if (value or name == "lookback") and duration_seconds(value) is None:
+            raise FsyncError(f"setting {name} is {value!r}; write {DURATION_UNITS}, e.g. '2d'.")
+    if settings.duckdb_memory_limit and not _MEMORY.fullmatch(settings.duckdb_memory_limit):
+        raise FsyncError(
+            f"setting duckdb_memory_limit is {settings.duckdb_memory_limit!r}; write an amount such as"
+            " 4GB, 512MiB."
+        )
+    for name in ("sqlite_path", "key_prefix", "redis_url"):
+        if not getattr(settings, name).strip():
+            raise FsyncError(f"setting {name} is empty.")
+    if any(c in settings.key_prefix for c in "*?[]\\ "):
+        raise FsyncError(
+            f"setting key_prefix {settings.key_prefix!r} holds a space or one of * ? [ ] \\; use letters,"
+            " digits, '_', '-', ':' or '.'."
+        )
     return settings

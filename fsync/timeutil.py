@@ -35,15 +35,21 @@ def parse_duration(value: object, what: str) -> int:
 
 
 def parse_as_of(value: str | None) -> datetime:
-    """A naive UTC timestamp from ISO text (an offset is converted to UTC); None means the wall clock now."""
+    """A naive UTC timestamp from ISO text (an offset is converted to UTC); None means the wall clock now.
+    An empty text is an error, never "now"."""
     if value is None:
         return datetime.now(UTC).replace(tzinfo=None)
+    text = value.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
     try:
-        ts = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        if not text:
+            raise ValueError
+        ts = datetime.fromisoformat(text)
+        if ts.tzinfo is not None:
+            ts = ts.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         raise FsyncError(f"--as-of {value!r} is not an ISO timestamp such as 2024-06-01T00:00:00Z.") from None
-    if ts.tzinfo is not None:
-        ts = ts.astimezone(UTC).replace(tzinfo=None)
     return ts
 
 
@@ -57,3 +63,16 @@ def to_us(ts: datetime) -> int:
 
 def from_us(us: int) -> datetime:
     return EPOCH + timedelta(microseconds=us)
+
+
+MAX_US = to_us(datetime.max)
+MIN_US = to_us(datetime.min)
+
+
+def shift(ts: datetime, seconds: float) -> datetime:
+    """`ts` plus `seconds` (negative: minus), saturated at datetime.min / datetime.max instead of overflowing
+    (an as-of of 0001-01-01 minus a TTL, an enormous TTL)."""
+    try:
+        return ts + timedelta(seconds=seconds)
+    except OverflowError:
+        return datetime.max if seconds > 0 else datetime.min

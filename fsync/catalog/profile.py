@@ -4,7 +4,7 @@ latest timestamp. An unreachable or locked warehouse is a message on the page, n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fsync.errors import FsyncError
@@ -51,6 +51,8 @@ def profile_view(reader: Reader, view: FeatureViewSpec) -> Profile:
     }
     latest: Any = row[1]
     latest_ts = latest if isinstance(latest, datetime) else None
+    if latest_ts is not None and latest_ts.tzinfo is not None:  # timestamptz: its UTC instant, naive
+        latest_ts = latest_ts.astimezone(UTC).replace(tzinfo=None)
     return Profile(row_count=total, latest_ts=latest_ts, null_pct=nulls)
 
 

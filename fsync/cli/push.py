@@ -31,13 +31,32 @@ from fsync.warehouse import open_reader
 @click.option("--dry-run", is_flag=True, help="Check and count, write nothing.")
 @as_of_option("The push's 'now' (ISO timestamp, UTC if naive). Default: the wall clock.")
 @click.option("--batch-size", type=int, help="Entities per read/write batch (default 1000).")
+@click.option(
+    "--wait",
+    "lease_wait",
+    type=float,
+    help="Seconds to wait for another push of the same view (default 0: report the view busy, exit 3).",
+)
+@click.option(
+    "--allow-eviction",
+    is_flag=True,
+    default=None,
+    help="Push into a Redis whose maxmemory-policy may evict feature keys (default: refuse).",
+)
+@click.option("--allow-future", is_flag=True, help="Allow an --as-of later than the wall clock.")
 @project_options
 @warehouse_options
 @store_options
 @json_option
 @handle_errors
 def push_cmd(
-    select: tuple[str, ...], full_refresh: bool, dry_run: bool, as_of: str | None, as_json: bool, **flags: Any
+    select: tuple[str, ...],
+    full_refresh: bool,
+    dry_run: bool,
+    as_of: str | None,
+    allow_future: bool,
+    as_json: bool,
+    **flags: Any,
 ) -> int:
     """Publish the latest row of every entity of the selected feature views."""
     run = invocation(flags)
@@ -53,6 +72,15 @@ def push_cmd(
         batch_size=settings.batch_size,
         lookback_seconds=parse_duration(settings.lookback, "setting lookback"),
         wall_now=wall,
+        allow_future=allow_future,
+        allow_eviction=settings.allow_eviction,
+        lease_ttl_s=settings.lease_ttl,
+        lease_wait_s=settings.lease_wait,
+        full_refresh_every_s=(
+            parse_duration(settings.full_refresh_every, "setting full_refresh_every")
+            if settings.full_refresh_every
+            else None
+        ),
     )
     store = open_store(settings)
     try:
@@ -71,15 +99,18 @@ def push_cmd(
         echo_json(summary.to_dict())
     else:
         click.echo(f"fsync push as of {summary.as_of} into {summary.store}")
+        for warning in summary.warnings:
+            click.echo(f"fsync: WARNING: {warning}", err=True)
         for v in summary.views:
-            if v.message:
-                click.echo(f"  {v.view}: {v.status.upper()} - {v.message}")
-            else:
+            if v.status in ("pushed", "dry-run"):
                 verb = "would write" if v.status == "dry-run" else "wrote"
+                why = f" ({v.reason})" if v.reason else ""
                 click.echo(
-                    f"  {v.view}: {v.mode} push, {verb} {v.rows} entities, deleted {v.deleted}"
-                    f" ({v.seconds:.2f}s)"
+                    f"  {v.view}: {v.mode} push{why}, {verb} {v.rows} entities, deleted {v.deleted}"
+                    f" ({v.seconds:.2f}s)" + (f" - {v.message}" if v.message else "")
                 )
+            else:
+                click.echo(f"  {v.view}: {v.status.upper()} - {v.message}")
     return summary.exit_code
 
 

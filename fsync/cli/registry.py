@@ -277,7 +277,10 @@ def training_set_cmd(
         str(profiles_dir(settings, os.environ)),
     )
     if print_sql:
-        click.echo(sql)
+        if as_json:
+            echo_json({"sql": sql})
+        else:
+            click.echo(sql)
         return 0
     warehouse = run.warehouse
     if warehouse.kind == "duckdb":
@@ -285,6 +288,15 @@ def training_set_cmd(
         count, columns, rows = write_duckdb(sql, warehouse.duckdb_path, out)
     else:
         count, columns, rows = write_postgres(sql, warehouse.postgres_dsn or "", out, labels_file)
+    if out is None and as_json:
+        echo_json(
+            {
+                "rows": len(rows),
+                "columns": columns,
+                "data": [dict(zip(columns, r, strict=True)) for r in rows],
+            }
+        )
+        return 0
     if out is None:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from fsync.cli.output import to_json
-from fsync.errors import FsyncError
+from fsync.errors import ExitCode, FsyncError
 from fsync.manifest import Manifest, load_manifest
 from fsync.project import DbtProject, load_project
 from fsync.settings import Settings, load_settings
@@ -58,13 +58,19 @@ def handle_errors(fn: Callable[..., int | None]) -> Callable[..., None]:
         try:
             code = fn(*args, **kwargs) or 0
         except FsyncError as exc:
-            message = " ".join(str(exc).split()) if "\n" not in str(exc).strip() else str(exc).strip()
-            if as_json:
-                error = {"exit_code": int(exc.exit_code), "kind": exc.kind, "message": message}
-                click.echo(to_json({"error": error}))
-            else:
-                click.echo(f"fsync: error: {message}", err=True)
-            sys.exit(int(exc.exit_code))
+            fail(" ".join(str(exc).split()), int(exc.exit_code), exc.kind, as_json)
+        except OSError as exc:  # a file fsync was told to read or write: --out, --lock-file, a config file
+            where = f"{exc.filename}: " if exc.filename else ""
+            fail(f"cannot use {where}{exc.strerror or exc}.", int(ExitCode.USER_ERROR), "user_error", as_json)
         sys.exit(int(code))
 
     return wrapper
+
+
+def fail(message: str, exit_code: int, kind: str, as_json: bool) -> None:
+    """Print one error line (or, with --json, one JSON error object on stdout) and exit."""
+    if as_json:
+        click.echo(to_json({"error": {"exit_code": exit_code, "kind": kind, "message": message}}))
+    else:
+        click.echo(f"fsync: error: {message}", err=True)
+    sys.exit(exit_code)

@@ -56,17 +56,35 @@ def load_manifest_json(target_path: Path) -> dict[str, Any]:
     return doc
 
 
+# The dbt commands (run_results.json `args.which`) whose results say whether a model was built and tested.
+# Every other command (compile, docs generate, show, ls, parse, run-operation, seed, ...) rewrites
+# run_results.json too, with its own results (a compiled model is `success`): health never comes from it.
+BUILDING_COMMANDS = ("build", "run", "test", "retry")
+
+
 @dataclass
 class BuildHealth:
-    """Whether each node's latest build and tests passed, from run_results.json."""
+    """Whether each node's latest build and tests passed, from the run_results.json of the dbt invocation
+    that built and tested it."""
 
     found: bool = False
     status: dict[str, str] = field(default_factory=dict)  # unique_id -> status in run_results.json
+    command: str | None = None  # args.which of the invocation that wrote run_results.json
+    path: str = "run_results.json"
 
     def reason(self, unique_id: str, test_ids: tuple[str, ...]) -> str | None:
         """Why the model must not be published (its latest build or tests failed or never ran), or None."""
         if not self.found:
             return "no run_results.json: run `dbt build` before pushing"
+        if self.command not in BUILDING_COMMANDS:
+            command = (
+                f"`dbt {self.command}`" if self.command else "a dbt command it does not name (args.which)"
+            )
+            return (
+                f"{self.path} was written by {command}, which neither builds nor tests models, so the results"
+                " of the last build are gone; run `dbt build` last before pushing (run `dbt compile` or"
+                " `dbt docs generate` before it, or with --target-path elsewhere)"
+            )
         status = self.status.get(unique_id)
         if status is None:
             return "its model never ran in the latest dbt invocation (run `dbt build`)"
@@ -97,9 +115,13 @@ def load_build_health(target_path: Path) -> BuildHealth:
     results = doc.get("results")
     if not isinstance(results, list):
         raise FsyncError(f"{path} has no list of results; rerun `dbt build`.")
+    args = doc.get("args")
+    which = args.get("which") if isinstance(args, dict) else None
     return BuildHealth(
         found=True,
         status={str(r.get("unique_id")): str(r.get("status")) for r in results if isinstance(r, dict)},
+        command=str(which) if which else None,
+        path=str(path),
     )
 
 

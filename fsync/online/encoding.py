@@ -114,6 +114,22 @@ def type_family(data_type: str) -> str:
     return "other:" + t
 
 
+# What a push can serve, by type family: checked for every column before the first write of a view.
+FEATURE_FAMILIES = (
+    "int",
+    "float",
+    "decimal",
+    "bool",
+    "string",
+    "timestamp",
+    "timestamptz",
+    "date",
+    "time",
+    "uuid",
+)
+KEY_FAMILIES = ("int", "decimal", "bool", "string", "timestamp", "timestamptz", "date", "uuid")
+TIMESTAMP_FAMILIES = ("timestamp", "timestamptz")
+
 _ENCODERS: dict[str, Encoder] = {
     "int": _int,
     "float": _float,
@@ -121,7 +137,22 @@ _ENCODERS: dict[str, Encoder] = {
     "bool": _bool,
     "string": _str,
     "timestamp": _timestamp,
-    "timestamptz": _timestamp,
+    "timestamptz": _timestamp,  # pushes read timestamptz columns as naive UTC (fsync/online/latest.py)
+    "date": lambda v: NULL if v is None else "D" + v.isoformat(),
+    "time": lambda v: NULL if v is None else "T" + v.isoformat(),
+    "uuid": lambda v: NULL if v is None else "s" + str(v),
+}
+
+
+# The same encodings as SQL, for the warehouse to run while it reads (DuckDB and PostgreSQL spell them
+# alike): a push reads these columns already encoded, NULL as `n`. Both print a double as the shortest text
+# that reads back to the same double, as repr() does (tests/python/fsync/test_stores.py round-trips them).
+SQL_ENCODERS: dict[str, str] = {
+    "int": "coalesce('i' || cast({c} as varchar), 'n')",
+    "float": "coalesce('f' || cast(cast({c} as double precision) as varchar), 'n')",
+    "decimal": "coalesce('d' || cast({c} as varchar), 'n')",
+    "bool": "case when {c} then 'b1' when not {c} then 'b0' else 'n' end",
+    "string": "coalesce('s' || {c}, 'n')",
 }
 
 
@@ -144,35 +175,8 @@ def entity_key(values: tuple[Any, ...]) -> str:
 ColumnEncoder = Callable[[tuple[Any, ...]], list[str]]
 
 
-def _column_float(col: tuple[Any, ...]) -> list[str]:
-    return [NULL if v is None else "f" + repr(v) for v in col]
-
-
-def _column_int(col: tuple[Any, ...]) -> list[str]:
-    return [NULL if v is None else "i" + str(v) for v in col]
-
-
-def _column_str(col: tuple[Any, ...]) -> list[str]:
-    return [NULL if v is None else "s" + v for v in col]
-
-
-def _column_bool(col: tuple[Any, ...]) -> list[str]:
-    return [NULL if v is None else ("b1" if v else "b0") for v in col]
-
-
-_COLUMN_ENCODERS: dict[str, ColumnEncoder] = {
-    "float": _column_float,
-    "int": _column_int,
-    "string": _column_str,
-    "bool": _column_bool,
-}
-
-
 def column_encoder(data_type: str) -> ColumnEncoder:
-    """Encode a whole column at once (a comprehension per type: the hot loop of a push)."""
-    fast = _COLUMN_ENCODERS.get(type_family(data_type))
-    if fast is not None:
-        return fast
+    """Encode a whole column at once (the common types are encoded by the warehouse: SQL_ENCODERS)."""
     one = encoder_for(data_type)
     return lambda col: [one(v) for v in col]
 

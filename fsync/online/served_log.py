@@ -16,7 +16,7 @@ from typing import Any
 import msgpack
 
 from fsync.online.encoding import decode_value
-from fsync.online.stores.base import LogEntry, RawRow, unpack_meta
+from fsync.online.stores.base import LogEntry, RawRow, servable, unpack_meta
 from fsync.timeutil import from_us
 
 FORMAT = 1
@@ -36,11 +36,14 @@ def status(meta: str | None, values: Sequence[Any], now_us: int) -> tuple[str, i
 
 
 def served_state(meta: str | None, now_us: int) -> tuple[str, int | None]:
-    """`status` before looking at the values: missing, expired, or present (null when they are all NULL)."""
+    """`status` before looking at the values: missing (never pushed, or its row is not valid yet at `now`),
+    expired, or present (null when they are all NULL) - by the store's one rule, `servable`."""
     if meta is None:
         return MISSING, None
     ts, expires, _ = unpack_meta(meta)
-    return (EXPIRED if expires < now_us else PRESENT), ts
+    if servable(ts, expires, now_us):
+        return PRESENT, ts
+    return (MISSING, ts) if now_us < ts else (EXPIRED, ts)
 
 
 @dataclass(frozen=True)

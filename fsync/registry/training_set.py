@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,9 @@ from fsync.warehouse import open_duckdb, open_postgres, quote
 
 if TYPE_CHECKING:
     import duckdb
+
+
+_IDENTIFIER_START = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)?")
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,11 @@ def parse_features(spec: str, manifest: Manifest, prefixes: dict[str, str]) -> t
             prefix = prefixes.get(
                 written, prefixes.get(view.label, prefixes.get(view.name, f"{view.name}__"))
             )
+            if not _IDENTIFIER_START.fullmatch(prefix):
+                raise FsyncError(
+                    f"--prefix {written}={prefix!r}: a prefix starts the names of SQL columns; use letters,"
+                    " digits and '_' (not starting with a digit), e.g. purchase__."
+                )
             grouped[view.label] = (view, [], prefix)
         if feature not in grouped[view.label][1]:
             grouped[view.label][1].append(feature)

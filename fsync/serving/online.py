@@ -31,7 +31,7 @@ from fsync.online.served_log import (
     pack_views,
     served_state,
 )
-from fsync.online.stores.base import OnlineStore, ViewRead
+from fsync.online.stores.base import OnlineStore, ViewRead, tampered
 from fsync.registry.training_set import ViewRequest
 from fsync.serving.services import FeatureService
 from fsync.timeutil import from_us, to_us
@@ -261,7 +261,10 @@ def read(
             stamps.append(None if ts is None else from_us(ts))
             if state != PRESENT:
                 unserved.append(i)
-        cols = [decode([row[j] for row in view_rows]) for j, decode in enumerate(view.decoders)]
+        try:
+            cols = [decode([row[j] for row in view_rows]) for j, decode in enumerate(view.decoders)]
+        except (ValueError, ArithmeticError):
+            raise tampered(f"a value of {view.label}") from None
         for i in unserved:  # never pushed, or expired: no value is served
             for col in cols:
                 col[i] = None

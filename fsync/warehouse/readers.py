@@ -4,6 +4,7 @@ outage (exit 3), reported without the password."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,6 +19,15 @@ class Reader(Protocol):
     def columns(self, schema: str, table: str) -> dict[str, str]: ...
     def one(self, sql: str, params: list[Any]) -> tuple[Any, ...] | None: ...
     def stream(self, sql: str, params: list[Any], batch_size: int) -> Iterator[list[tuple[Any, ...]]]: ...
+    def stage(self, sql: str, params: list[Any]) -> tuple[str, list[Any]]:
+        """A query whose result several later queries read: the SQL (and parameters) that reads it back,
+        to be used as a CTE body. The warehouse computes it once where it can (a temporary table)."""
+        ...
+
+    def epoch_us(self, expression: str) -> str:
+        """SQL for the microseconds since the epoch (UTC) of a timestamp expression, exactly."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -31,8 +41,6 @@ class DuckDBReader:
     def __init__(self, path: Path, memory_limit: str | None = None) -> None:
         self.con = open_duckdb(path)
         self.con.execute("set TimeZone = 'UTC'")
-        # One thread: the push is a stream, and the second core is the online store's (Redis) while it writes.
-        self.con.execute("set threads = 1")
         self.con.execute("set preserve_insertion_order = false")
         if memory_limit:
             self.con.execute(f"set memory_limit = '{memory_limit}'")
@@ -46,16 +54,27 @@ class DuckDBReader:
         return {name: dtype for name, dtype in rows}
 
     def one(self, sql: str, params: list[Any]) -> tuple[Any, ...] | None:
-        return self.con.execute(sql, params).fetchone()
+        with _duckdb_errors():
+            return self.con.execute(sql, params).fetchone()
 
     def stream(self, sql: str, params: list[Any], batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
-        cur = self.con.cursor()
-        try:
-            cur.execute(sql, params)
-            while rows := cur.fetchmany(batch_size):
+        # On the connection itself: a cursor is another connection, which does not see temporary tables.
+        # One thread: while rows stream, the other core is the online store's (Redis applies the writes).
+        with _duckdb_errors():
+            self.con.execute("set threads = 1")
+            self.con.execute(sql, params)
+            while rows := self.con.fetchmany(batch_size):
                 yield rows
-        finally:
-            cur.close()
+
+    def epoch_us(self, expression: str) -> str:
+        return f"epoch_us({expression})"
+
+    def stage(self, sql: str, params: list[Any]) -> tuple[str, list[Any]]:
+        # One name: staging the next view's candidates frees the previous view's.
+        with _duckdb_errors():
+            self.con.execute("reset threads")  # every core for the scan of the whole view
+            self.con.execute(f"create or replace temporary table _fsync_stage as {sql}", params)
+        return "select * from _fsync_stage", []
 
     def close(self) -> None:
         self.con.close()
@@ -79,20 +98,62 @@ class PostgresReader:
             return {name: dtype for name, dtype in cur.fetchall()}
 
     def one(self, sql: str, params: list[Any]) -> tuple[Any, ...] | None:
-        with self.con.cursor() as cur:
+        with self._errors(), self.con.cursor() as cur:
             cur.execute(sql, params)
             return cur.fetchone()
 
     def stream(self, sql: str, params: list[Any], batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
         self._n += 1
-        with self.con.cursor(name=f"fsync_stream_{self._n}") as cur:  # server-side: memory stays flat
+        with self._errors(), self.con.cursor(name=f"fsync_stream_{self._n}") as cur:  # server-side cursor
             cur.itersize = batch_size
             cur.execute(sql, params)
             while rows := cur.fetchmany(batch_size):
                 yield rows
 
+    def epoch_us(self, expression: str) -> str:
+        # Whole seconds and the microseconds of the seconds field, both exact (epoch alone is a double
+        # before PostgreSQL 14); the fraction of the seconds field is never negative, also before 1970.
+        return (
+            f"(cast(extract(epoch from date_trunc('second', {expression})) as bigint) * 1000000"
+            f" + mod(cast(extract(microseconds from {expression}) as bigint), 1000000))"
+        )
+
+    def stage(self, sql: str, params: list[Any]) -> tuple[str, list[Any]]:
+        # A read-only session cannot create even a temporary table: each reader computes it (a CTE).
+        return sql, list(params)
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """A failed query is one line naming what failed; a lost connection is an outage (exit 3)."""
+        import psycopg2
+
+        try:
+            yield
+        except psycopg2.OperationalError as exc:
+            raise InfraUnavailable(f"PostgreSQL failed a query: {_first_line(exc)}") from None
+        except (psycopg2.Error, ValueError, OverflowError) as exc:
+            # ValueError/OverflowError: a value Python cannot hold (a date 'infinity', a year past 9999)
+            with contextlib.suppress(psycopg2.Error):
+                self.con.rollback()
+            raise FsyncError(f"PostgreSQL failed a query of fsync: {_first_line(exc)}") from None
+
     def close(self) -> None:
         self.con.close()
+
+
+@contextlib.contextmanager
+def _duckdb_errors() -> Iterator[None]:
+    import duckdb
+
+    try:
+        yield
+    except (duckdb.Error, ValueError, OverflowError) as exc:
+        raise FsyncError(f"DuckDB failed a query of fsync: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def open_duckdb(path: Path) -> Any:

@@ -33,6 +33,9 @@
     {% set created = fstore._as_column_list(fv.get('created_timestamp'), where ~ ".created_timestamp", m, required=false) %}
     {% set ttl = fstore._parse_duration(fv.ttl, where ~ ".ttl", m) if fv.get('ttl') is not none else none %}
     {% set prefix = fv.get('prefix', '') or '' %}
+    {% if prefix is not string or (prefix and not modules.re.fullmatch('[A-Za-z_][A-Za-z0-9_$]*', prefix)) %}
+      {{ fstore._fail(m, where ~ ".prefix is " ~ (prefix | string) ~ ", not the start of a plain column name; use letters, digits and '_', e.g. 'purchase__'.") }}
+    {% endif %}
     {% if fv.columns is mapping %}
       {% set col_pairs = fv.columns.items() | list %}
     {% else %}

@@ -24,6 +24,7 @@ def write_artifacts(
     statuses: dict[str, str] | None = None,
     manifest_version: int = 12,
     run_results_version: int = 6,
+    command: str | None = "build",
 ) -> None:
     """Minimal manifest.json + run_results.json for models described as
     {name, schema, alias?, version?, meta (feature_view), columns {name: type}, contract (bool)}."""
@@ -65,6 +66,7 @@ def write_artifacts(
                 "metadata": {
                     "dbt_schema_version": f"https://schemas.getdbt.com/dbt/run-results/v{run_results_version}.json"
                 },
+                "args": {"which": command} if command else {},
                 "results": results,
             }
         )

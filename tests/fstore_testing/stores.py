@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 from fsync.online.stores.base import OnlineStore
@@ -25,3 +26,22 @@ def open_store_from_env(env: dict[str, str]) -> OnlineStore:
     if env["FSYNC_STORE"] == "redis":
         return RedisStore(env["FSYNC_REDIS_URL"], prefix=env["FSYNC_KEY_PREFIX"])
     return SQLiteStore(Path(env["FSYNC_SQLITE_PATH"]))
+
+
+def served(store: OnlineStore, view: str, now: datetime) -> dict[str, tuple[object, ...]]:
+    """What the store serves for a view at `now`, key by key: (feature_ts, expiry, values). The generation is
+    left out: it is bookkeeping, different for every full push (retries included)."""
+    return {e: (r.feature_ts, r.expires_at_us, r.values) for e, r in store.snapshot(view, now).items()}
+
+
+def project_env(
+    project: Path, duckdb_path: Path, store_env: dict[str, str], batch_size: int
+) -> dict[str, str]:
+    """FSYNC_* environment of a push from a synthetic project (target/ under `project`) and a DuckDB file."""
+    return {
+        **store_env,
+        "FSYNC_PROJECT_DIR": str(project),
+        "FSYNC_DUCKDB_PATH": str(duckdb_path),
+        "FSYNC_TARGET_PATH": "target",
+        "FSYNC_BATCH_SIZE": str(batch_size),
+    }

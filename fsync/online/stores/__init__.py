@@ -23,7 +23,11 @@ def open_store(settings: Settings) -> OnlineStore:
         return store
     from fsync.online.stores.sqlite import SQLiteStore
 
-    return SQLiteStore(settings.path(settings.sqlite_path), log_max_entries=settings.log_max_entries)
+    return SQLiteStore(
+        settings.path(settings.sqlite_path),
+        timeout_s=settings.sqlite_timeout,
+        log_max_entries=settings.log_max_entries,
+    )
 
 
 __all__ = ["Batch", "OnlineStore", "open_store"]

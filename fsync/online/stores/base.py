@@ -8,12 +8,14 @@ inclusive) and the push generation that wrote it, as `<feature_ts_us>:<expires_a
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from fsync.errors import InfraUnavailable
 from fsync.online.encoding import decode_value
 from fsync.timeutil import from_us, to_us
 
@@ -27,8 +29,24 @@ def pack_meta(feature_ts_us: int, expires_at_us: int, generation: int) -> str:
 
 
 def unpack_meta(text: str) -> tuple[int, int, int]:
-    ts, expires, generation = text.split(":")
-    return int(ts), int(expires), int(generation)
+    try:
+        ts, expires, generation = text.split(":")
+        return int(ts), int(expires), int(generation)
+    except (ValueError, AttributeError):
+        raise tampered(f"{META}={str(text)[:40]!r}") from None
+
+
+def tampered(what: str) -> InfraUnavailable:
+    return InfraUnavailable(
+        f"a stored record is not in fsync's layout ({what}): the online store was modified outside fsync;"
+        " push that view with --full-refresh."
+    )
+
+
+def servable(feature_ts_us: int, expires_at_us: int, now_us: int) -> bool:
+    """The one serving rule: a stored row is served from its feature_ts to feature_ts + ttl, both inclusive
+    (the store keeps only the latest row, so before its feature_ts nothing of the entity is servable)."""
+    return feature_ts_us <= now_us <= expires_at_us
 
 
 @dataclass(frozen=True)
@@ -43,10 +61,47 @@ class Batch:
     columns: list[list[str]]
     generation: int
     same_fields: bool = False  # every stored entity of the view already has exactly these fields
+    packed_meta: list[str] | None = None  # `__m` of each entity, when the warehouse computed it already
+
+    def split(self) -> tuple[Batch, Batch]:
+        """Two halves of the batch (for a store that limits the size of one write)."""
+        h = len(self.entities) // 2
+
+        def part(sl: slice) -> Batch:
+            return Batch(
+                self.names,
+                self.entities[sl],
+                self.feature_ts_us[sl],
+                self.expires_at_us[sl],
+                [c[sl] for c in self.columns],
+                self.generation,
+                self.same_fields,
+                self.packed_meta[sl] if self.packed_meta is not None else None,
+            )
+
+        return part(slice(0, h)), part(slice(h, None))
 
     def meta(self) -> list[str]:
+        if self.packed_meta is not None:
+            return self.packed_meta
         g = self.generation
         return [f"{ts}:{exp}:{g}" for ts, exp in zip(self.feature_ts_us, self.expires_at_us, strict=True)]
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The right to push one view into one store, held by one push until `expires_at` (wall clock, epoch
+    seconds) unless renewed. `token` is unique per push; `holder` says who it is (pid, host, start time)."""
+
+    view: str
+    token: str
+    holder: dict[str, Any]
+    expires_at: float
+
+
+class LeaseLost(InfraUnavailable):
+    """A write was refused because this push no longer holds the view's lease (it expired while the push
+    stalled, another push took it over, or the store lost it in a restart)."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +114,24 @@ class Record:
     values: dict[str, Any]
 
     def alive(self, now: datetime) -> bool:
-        return self.expires_at_us >= to_us(now)
+        """Served at `now` (fsync.online.stores.base.servable)."""
+        return servable(to_us(self.feature_ts), self.expires_at_us, to_us(now))
+
+
+def parse_watermark(view: str, text: str | bytes | None, where: str) -> dict[str, Any] | None:
+    """A stored watermark; one that is not fsync's JSON object is a store modified outside fsync."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        value = None
+    if not isinstance(value, dict) or not isinstance(value.get("as_of"), str):
+        raise InfraUnavailable(
+            f"the watermark of {view} in {where} is not fsync's (modified outside fsync?); delete it"
+            " and push with --full-refresh."
+        )
+    return value
 
 
 def decode_record(meta: str | None, fields: dict[str, str | None]) -> Record | None:
@@ -67,8 +139,11 @@ def decode_record(meta: str | None, fields: dict[str, str | None]) -> Record | N
     if meta is None:
         return None
     ts, expires, generation = unpack_meta(meta)
-    values = {k: decode_value(v) for k, v in fields.items() if v is not None}
-    return Record(from_us(ts), expires, generation, values)
+    try:
+        values = {k: decode_value(v) for k, v in fields.items() if v is not None}
+        return Record(from_us(ts), expires, generation, values)
+    except (ValueError, OverflowError, ArithmeticError):
+        raise tampered(f"{META}={meta[:40]!r}") from None
 
 
 @dataclass(frozen=True)
@@ -127,6 +202,40 @@ class OnlineStore(ABC):
     def delete_stale(self, view: str, generation: int) -> int:
         """Delete the view's entities not written by `generation` (after a full refresh); returns how many."""
 
+    # -- leases: pushes of one view into one store are mutually exclusive -------------------------------
+    # Every write, delete and watermark of a view made through a store that holds the view's lease is
+    # fenced: it is applied only while the lease is still this push's, atomically with the check, so a push
+    # whose lease expired or was taken over can never overwrite or delete what the new holder wrote.
+
+    @abstractmethod
+    def acquire_lease(self, view: str, token: str, holder: dict[str, Any], ttl_s: float) -> Lease | None:
+        """Take the view's lease for `ttl_s` seconds if it is free, expired, or held by `token`; return the
+        current holder's lease otherwise (nothing taken). From then on this store fences the view."""
+
+    @abstractmethod
+    def renew_lease(self, view: str, token: str, ttl_s: float) -> bool:
+        """Extend the lease if `token` still holds it (thread-safe: called by the push's heartbeat)."""
+
+    @abstractmethod
+    def release_lease(self, view: str, token: str) -> None:
+        """Give the lease up if `token` holds it; stop fencing the view."""
+
+    @abstractmethod
+    def take_over_lease(
+        self, view: str, stale: Lease, token: str, holder: dict[str, Any], ttl_s: float
+    ) -> bool:
+        """Replace `stale` (a holder known to be dead) by this push's lease, only if it is still `stale`."""
+
+    @abstractmethod
+    def next_generation(self, view: str, at_least: int) -> int:
+        """A generation number never handed out before for this view (and greater than `at_least`): every
+        full push, retries included, writes with its own generation."""
+
+    @abstractmethod
+    def current_generation(self, view: str) -> int:
+        """The last generation handed out for the view (0: none): greater than the watermark's when a full
+        push started after the last complete push and did not finish."""
+
     @abstractmethod
     def get_watermark(self, view: str) -> dict[str, Any] | None: ...
 
@@ -143,6 +252,14 @@ class OnlineStore(ABC):
 
     def flush(self) -> None:  # noqa: B027 - optional hook
         """Wait until every write sent so far is applied (a store may pipeline its writes)."""
+
+    def eviction_risk(self) -> str | None:
+        """Why the store may drop feature keys on its own before they expire (None: it never does)."""
+        return None
+
+    def evicted_keys(self) -> int:
+        """A counter of keys the store evicted so far (compared before and after a push)."""
+        return 0
 
     def purge_expired(self, view: str, now: datetime) -> int:
         """Physically drop entries expired at `now` (a store with native expiry need not)."""
@@ -179,7 +296,8 @@ class OnlineStore(ABC):
         """How many entries the served-value log holds."""
 
     def get(self, view: str, entity: str, now: datetime) -> Record | None:
-        """The record of an entity served at `now`, or None when absent or expired."""
+        """The record of an entity served at `now`, or None when absent, expired, or not valid yet (the store
+        keeps only the latest row: one whose feature_ts is after `now` was not servable then)."""
         record = self.read(view, [entity])[0]
         return record if record is not None and record.alive(now) else None
 

@@ -19,52 +19,157 @@ from fsync.online.stores.base import (
     LOG_MAX_ENTRIES,
     META,
     Batch,
+    Lease,
+    LeaseLost,
     LogEntry,
     OnlineStore,
     RawRow,
     Record,
     ViewRead,
     decode_record,
+    parse_watermark,
 )
 from fsync.redact import redact_url
 
 T = TypeVar("T")
 
-# KEYS: the entities' hash keys. ARGV[1]: msgpack [names, columns, meta, expire_ms, replace]; entity i gets
-# names[j] -> columns[j][i], `__m` -> meta[i], and PEXPIREAT expire_ms[i]. A script runs atomically, so every
-# hash of the batch is replaced whole (DEL + HSET + PEXPIREAT): no reader sees half old, half new fields.
-# `replace` false skips the DEL when every stored hash of the view is known to have exactly these fields.
-_WRITE = """
+# Fencing (every script below that changes a view): ARGV[2] is the view's lease key and ARGV[3] the token of
+# the push holding it; '' when the caller holds no lease. A script runs atomically, so the check and the
+# change are one step: a push that lost its lease changes nothing.
+_FENCE = """
+if ARGV[3] ~= '' then
+  local lease = redis.call('GET', ARGV[2])
+  if not lease or string.sub(lease, 1, #ARGV[3] + 1) ~= ARGV[3] .. ' ' then
+    return redis.error_reply('FSYNC_LEASE_LOST')
+  end
+end
+"""
+
+# ARGV[1]: msgpack [names, columns, meta, expire_ms, replace, prefix, entities]; the hash of entity i is
+# prefix .. entities[i] (named in the payload, not in KEYS: packing a thousand KEYS per call cost more than
+# the rest of the push; Redis Cluster is not supported anyway). It gets names[j] -> columns[j][i],
+# `__m` -> meta[i], and PEXPIREAT expire_ms[i]. A script runs atomically, so every hash of the batch is
+# replaced whole (DEL + HSET + PEXPIREAT): no reader sees half old, half new fields. `replace` false skips
+# the DEL when every stored hash of the view is known to have exactly these fields (or none exists).
+_WRITE = (
+    _FENCE
+    + """
 local batch = cmsgpack.unpack(ARGV[1])
 local names, columns, meta, expire, replace = batch[1], batch[2], batch[3], batch[4], batch[5]
+local prefix, entities = batch[6], batch[7]
 local n = #names
 local args = {}
 for j = 1, n do args[2 * j - 1] = names[j] end
 args[2 * n + 1] = '__m'
-for i = 1, #KEYS do
-  local key = KEYS[i]
+for i = 1, #entities do
+  local key = prefix .. entities[i]
   for j = 1, n do args[2 * j] = columns[j][i] end
   args[2 * n + 2] = meta[i]
   if replace then redis.call('DEL', key) end
   redis.call('HSET', key, unpack(args))
   redis.call('PEXPIREAT', key, expire[i])
 end
-return #KEYS
+return #entities
 """
+)
 
-# ARGV: cursor, MATCH pattern, generation, COUNT. Deletes matched hashes of another generation server-side
-# (the generation is the last part of `__m`; a hash without `__m` is of an older layout and goes too).
-_DELETE_STALE = """
-local res = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[4])
+# ARGV[1] cursor, [4] MATCH pattern, [5] generation, [6] COUNT. Deletes matched hashes of another
+# generation server-side (the generation is the last part of `__m`; a hash without `__m` is of an older
+# layout and goes too).
+_DELETE_STALE = (
+    _FENCE
+    + """
+local res = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[4], 'COUNT', ARGV[6])
 local deleted = 0
 for _, key in ipairs(res[2]) do
   local meta = redis.call('HGET', key, '__m')
-  if not meta or string.match(meta, ':(%d+)$') ~= ARGV[3] then
+  if not meta or string.match(meta, ':(%d+)$') ~= ARGV[5] then
     redis.call('DEL', key)
     deleted = deleted + 1
   end
 end
 return {res[1], deleted}
+"""
+)
+
+# KEYS[1] the watermarks hash. ARGV[1] the view, [4] the watermark JSON.
+_SET_WATERMARK = (
+    _FENCE
+    + """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
+return 1
+"""
+)
+
+# A lease is a key without a TTL (a Redis with a volatile-* maxmemory-policy must not evict it) holding
+# "<token> <expires at, ms of the server's clock> <holder JSON>"; its expiry is checked against TIME.
+_LEASE_LIB = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function lease_parts(value)
+  local token, expires = string.match(value, '^(%S+) (%d+) ')
+  return token, tonumber(expires or '0')
+end
+"""
+
+# KEYS[1] the lease key. ARGV[1] token, [2] ttl ms, [3] holder JSON. Taken when free, expired or already
+# this token's; otherwise {0, the holder's value, its remaining ms}.
+_ACQUIRE = (
+    _LEASE_LIB
+    + """
+local now = now_ms()
+local current = redis.call('GET', KEYS[1])
+if current then
+  local token, expires = lease_parts(current)
+  if token ~= ARGV[1] and expires > now then return {0, current, expires - now} end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. (now + tonumber(ARGV[2])) .. ' ' .. ARGV[3])
+return {1, '', 0}
+"""
+)
+
+# KEYS[1] the lease key. ARGV[1] token, [2] ttl ms (renew) | ARGV[1] token (release) |
+# ARGV[1] the stale holder's token, [2] the new token, [3] ttl ms, [4] holder JSON (take over).
+_RENEW = (
+    _LEASE_LIB
+    + """
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+local token = lease_parts(current)
+if token ~= ARGV[1] then return 0 end
+local holder = string.match(current, '^%S+ %d+ (.*)$') or '{}'
+redis.call('SET', KEYS[1], token .. ' ' .. (now_ms() + tonumber(ARGV[2])) .. ' ' .. holder)
+return 1
+"""
+)
+_RELEASE = (
+    _LEASE_LIB
+    + """
+local current = redis.call('GET', KEYS[1])
+if current and lease_parts(current) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+)
+_TAKE_OVER = (
+    _LEASE_LIB
+    + """
+local current = redis.call('GET', KEYS[1])
+if current and lease_parts(current) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2] .. ' ' .. (now_ms() + tonumber(ARGV[3])) .. ' ' .. ARGV[4])
+return 1
+"""
+)
+
+# KEYS[1] the generations hash. ARGV[1] the view, [2] the least acceptable previous value.
+_NEXT_GENERATION = """
+local g = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+local floor = tonumber(ARGV[2])
+if g < floor then g = floor end
+g = g + 1
+redis.call('HSET', KEYS[1], ARGV[1], g)
+return g
 """
 
 _RETRYABLE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
@@ -87,14 +192,29 @@ class RedisStore(OnlineStore):
             self.r = redis.Redis.from_url(
                 url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, decode_responses=True
             )
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise FsyncError(
-                f"FSYNC_REDIS_URL {self.url_redacted} is not a valid Redis URL ({exc})."
+                f"FSYNC_REDIS_URL {self.url_redacted} is not a valid Redis URL"
+                f" ({redact_url(str(exc)) if '://' in str(exc) else exc})."
             ) from None
         self._write = self.r.register_script(_WRITE)
         self._conn: Any = None
-        self._pending: list[tuple[list[str], bytes]] = []
-        self._delete_stale = self.r.register_script(_DELETE_STALE)
+        self._pending: list[list[str | bytes]] = []  # ARGV of write calls sent, not yet confirmed
+        self._scripts = {
+            name: self.r.register_script(src)
+            for name, src in (
+                ("delete_stale", _DELETE_STALE),
+                ("set_watermark", _SET_WATERMARK),
+                ("acquire", _ACQUIRE),
+                ("renew", _RENEW),
+                ("release", _RELEASE),
+                ("take_over", _TAKE_OVER),
+                ("next_generation", _NEXT_GENERATION),
+            )
+        }
+        self._fences: dict[str, str] = {}  # view -> token of the lease this store holds
+        self._max_payload: int | None = None
+        self._loaded = False  # the write script is loaded (a restarted Redis forgets it: NOSCRIPT, resent)
         self._url, self._timeout_s = url, timeout_s
         self.log_max_entries = log_max_entries
         self._read_conn: Any = None  # the serving read path's own connection (one request at a time)
@@ -111,36 +231,94 @@ class RedisStore(OnlineStore):
                 if attempt == self.retries:
                     raise InfraUnavailable(
                         f"Redis at {self.url_redacted} is unavailable ({what} failed after {attempt + 1}"
-                        " attempts:"
-                        f" {exc}); the watermark was not advanced, push again when Redis is back."
+                        f" attempts: {_first_line(exc)}); the watermark was not advanced, push again when"
+                        " Redis is back."
                     ) from None
                 time.sleep(self.backoff_s * 2**attempt)
+            except redis.ResponseError as exc:
+                raise self._response_error(what, exc) from None
         raise AssertionError("unreachable")
+
+    def _response_error(self, what: str, exc: redis.ResponseError) -> FsyncError:
+        text = _first_line(exc)
+        if "FSYNC_LEASE_LOST" in text:
+            return LeaseLost(
+                f"this push lost its lease on the view in {self.describe()} ({what} refused): it stalled past"
+                " the lease's expiry, another push took over, or Redis restarted (or evicted it); nothing"
+                " more was written and the watermark was not advanced: push again."
+            )
+        if isinstance(exc, redis.exceptions.OutOfMemoryError) or text.startswith("OOM"):
+            return InfraUnavailable(
+                f"Redis at {self.url_redacted} is out of memory ({what} refused: used memory is over"
+                " maxmemory with maxmemory-policy noeviction); the view was partly rewritten and its"
+                " watermark not advanced: free memory or raise maxmemory, then push again."
+            )
+        if "bulk length" in text or "Protocol error" in text:
+            return FsyncError(
+                f"Redis at {self.url_redacted} refused a command over its proto-max-bulk-len ({what}:"
+                f" {text}); lower batch_size (or raise proto-max-bulk-len)."
+            )
+        if text.startswith("BUSY"):
+            return InfraUnavailable(f"Redis at {self.url_redacted} is busy ({what}: {text}); push again.")
+        return InfraUnavailable(f"Redis at {self.url_redacted} refused {what}: {text}")
 
     def key(self, view: str, entity: str) -> str:
         return f"{self.prefix}:{view}:{entity}"
+
+    def _fence(self, view: str) -> list[str]:
+        token = self._fences.get(view, "")
+        return [self._lease_key(view), token]
+
+    def _payload_limit(self) -> int:
+        """The largest argument Redis accepts (proto-max-bulk-len; 512 MB unless configured)."""
+        if self._max_payload is None:
+            limit = 512 * 1024 * 1024
+            try:
+                reply = self.r.config_get("proto-max-bulk-len")
+                limit = int(reply.get("proto-max-bulk-len") or limit)
+            except (redis.ResponseError, ValueError):  # CONFIG disabled (managed Redis): the default
+                pass
+            except _RETRYABLE:
+                pass
+            self._max_payload = limit
+        return self._max_payload
 
     def write(self, view: str, batch: Batch, expire_offset_ms: int = 0) -> None:
         if not batch.entities:
             return
         prefix = f"{self.prefix}:{view}:"
-        keys = [prefix + e for e in batch.entities]
-        expire_ms = [str(e // 1000 + expire_offset_ms) for e in batch.expires_at_us]
-        payload = msgpack.packb([batch.names, batch.columns, batch.meta(), expire_ms, not batch.same_fields])
-        self._pending.append((keys, payload))
+        expire_ms = [e // 1000 + expire_offset_ms for e in batch.expires_at_us]
+        if expire_ms and max(expire_ms) > _MAX_EXPIRE_MS:
+            expire_ms = [min(e, _MAX_EXPIRE_MS) for e in expire_ms]
+        replace = not batch.same_fields
+        payload = msgpack.packb(
+            [batch.names, batch.columns, batch.meta(), expire_ms, replace, prefix, batch.entities]
+        )
+        limit = self._payload_limit() - 1024
+        if len(payload) > limit:
+            if len(batch.entities) == 1:
+                raise FsyncError(
+                    f"entity {batch.entities[0]!r} of {view} is {len(payload):,} bytes encoded, over Redis'"
+                    f" proto-max-bulk-len ({limit + 1024:,} bytes) at {self.url_redacted}: it can never be"
+                    " written; raise proto-max-bulk-len or serve smaller values."
+                )
+            for half in batch.split():  # each entity is still replaced atomically
+                self.write(view, half, expire_offset_ms)
+            return
+        args: list[str | bytes] = [payload, *self._fence(view)]
+        self._pending.append(args)
         try:
             if self._conn is None:
                 self._conn = self.r.connection_pool.get_connection()
-            if self._write.sha is None:
+            if not self._loaded:
                 self._write.sha = self.r.script_load(_WRITE)
-            self._conn.send_packed_command(
-                [_pack(["EVALSHA", self._write.sha, str(len(keys)), *keys, payload])]
-            )
-            # One batch in flight: Redis applies batch k while Python encodes batch k + 1.
-            while len(self._pending) > 1:
+                self._loaded = True
+            self._conn.send_packed_command([_pack(["EVALSHA", self._write.sha, "0", *args])])
+            # A few batches in flight: Redis applies batch k while Python encodes the next ones.
+            while len(self._pending) > _IN_FLIGHT:
                 self._receive()
-        except (*_RETRYABLE, redis.ResponseError):
-            self._recover()
+        except (*_RETRYABLE, redis.ResponseError) as exc:
+            self._recover(exc)
 
     def _receive(self) -> None:
         assert self._conn is not None
@@ -149,12 +327,15 @@ class RedisStore(OnlineStore):
             raise reply
         self._pending.pop(0)
 
-    def _recover(self) -> None:
-        """Resend every unconfirmed batch synchronously, with bounded retries (the writes are idempotent)."""
+    def _recover(self, exc: Exception) -> None:
+        """Resend every unconfirmed batch synchronously, with bounded retries (the writes are idempotent).
+        A refusal (lease lost, out of memory) is final: resending cannot help."""
         self._release(broken=True)
         pending, self._pending = self._pending, []
-        for keys, payload in pending:
-            self._call("write", lambda keys=keys, payload=payload: self._write(keys=keys, args=[payload]))
+        if isinstance(exc, redis.ResponseError) and not isinstance(exc, redis.exceptions.NoScriptError):
+            raise self._response_error("write", exc) from None
+        for args in pending:
+            self._call("write", lambda args=args: self._write(args=args))
 
     def _release(self, broken: bool = False) -> None:
         if self._conn is not None:
@@ -167,8 +348,8 @@ class RedisStore(OnlineStore):
         try:
             while self._pending:
                 self._receive()
-        except (*_RETRYABLE, redis.ResponseError):
-            self._recover()
+        except (*_RETRYABLE, redis.ResponseError) as exc:
+            self._recover(exc)
         self._release()
 
     def read(
@@ -309,10 +490,12 @@ class RedisStore(OnlineStore):
     def delete_stale(self, view: str, generation: int) -> int:
         pattern = _glob_escape(f"{self.prefix}:{view}:") + "*"
         cursor, deleted = "0", 0
+        script = self._scripts["delete_stale"]
         while True:
             cur = cursor
             cursor, n = self._call(
-                "delete stale", lambda cur=cur: self._delete_stale(args=[cur, pattern, str(generation), 1000])
+                "delete stale",
+                lambda cur=cur: script(args=[cur, *self._fence(view), pattern, str(generation), 1000]),
             )
             deleted += int(n)
             if str(cursor) == "0":
@@ -323,10 +506,99 @@ class RedisStore(OnlineStore):
 
     def get_watermark(self, view: str) -> dict[str, Any] | None:
         value = self._call("read watermark", lambda: self.r.hget(self._watermarks(), view))
-        return json.loads(value) if value else None
+        return parse_watermark(view, value, f"{self._watermarks()} at {self.url_redacted}")
 
     def set_watermark(self, view: str, watermark: dict[str, Any]) -> None:
-        self._call("write watermark", lambda: self.r.hset(self._watermarks(), view, json.dumps(watermark)))
+        script = self._scripts["set_watermark"]
+        args = [view, *self._fence(view), json.dumps(watermark)]
+        self._call("write watermark", lambda: script(keys=[self._watermarks()], args=args))
+
+    # -- leases -------------------------------------------------------------------------------------------
+    def _lease_key(self, view: str) -> str:
+        return f"{self.prefix}:__lease:{view}"
+
+    def _lease(self, view: str, value: str, remaining_ms: int) -> Lease:
+        token, _, rest = value.partition(" ")
+        holder = rest.partition(" ")[2]
+        try:
+            parsed = json.loads(holder)
+        except ValueError:
+            parsed = {}
+        holder_dict = parsed if isinstance(parsed, dict) else {}
+        return Lease(view, token, holder_dict, time.time() + max(remaining_ms, 0) / 1000)
+
+    def acquire_lease(self, view: str, token: str, holder: dict[str, Any], ttl_s: float) -> Lease | None:
+        script = self._scripts["acquire"]
+        args = [token, int(ttl_s * 1000), json.dumps(holder, sort_keys=True)]
+        ok, current, remaining = self._call(
+            "take the lease", lambda: script(keys=[self._lease_key(view)], args=args)
+        )
+        if int(ok) == 1:
+            self._fences[view] = token
+            return None
+        return self._lease(view, str(current), int(remaining))
+
+    def renew_lease(self, view: str, token: str, ttl_s: float) -> bool:
+        script = self._scripts["renew"]
+        ok = self._call(
+            "renew the lease", lambda: script(keys=[self._lease_key(view)], args=[token, int(ttl_s * 1000)])
+        )
+        return int(ok) == 1
+
+    def release_lease(self, view: str, token: str) -> None:
+        script = self._scripts["release"]
+        self._fences.pop(view, None)
+        self._call("release the lease", lambda: script(keys=[self._lease_key(view)], args=[token]))
+
+    def take_over_lease(
+        self, view: str, stale: Lease, token: str, holder: dict[str, Any], ttl_s: float
+    ) -> bool:
+        script = self._scripts["take_over"]
+        args = [stale.token, token, int(ttl_s * 1000), json.dumps(holder, sort_keys=True)]
+        ok = self._call("take over the lease", lambda: script(keys=[self._lease_key(view)], args=args))
+        if int(ok) == 1:
+            self._fences[view] = token
+        return int(ok) == 1
+
+    def next_generation(self, view: str, at_least: int) -> int:
+        script = self._scripts["next_generation"]
+        return int(
+            self._call(
+                "allocate a generation",
+                lambda: script(keys=[f"{self.prefix}:__generations"], args=[view, at_least]),
+            )
+        )
+
+    def current_generation(self, view: str) -> int:
+        value = self._call("read the generation", lambda: self.r.hget(f"{self.prefix}:__generations", view))
+        return int(value) if value and str(value).isdigit() else 0
+
+    # -- eviction -----------------------------------------------------------------------------------------
+    def memory_policy(self) -> tuple[int, str] | None:
+        """(maxmemory bytes, maxmemory-policy) from INFO memory, or None when the server does not say."""
+        info = self._call("INFO memory", lambda: self.r.info("memory"))
+        if "maxmemory_policy" not in info:
+            return None
+        return int(info.get("maxmemory") or 0), str(info["maxmemory_policy"])
+
+    def eviction_risk(self) -> str | None:
+        policy = self.memory_policy()
+        if policy is None:
+            return None
+        maxmemory, name = policy
+        # Every feature key has a TTL, so volatile-* policies may evict them as well as allkeys-*.
+        if maxmemory > 0 and name != "noeviction":
+            return (
+                f"Redis at {self.url_redacted} has maxmemory {maxmemory:,} bytes with maxmemory-policy"
+                f" {name}:"
+                " when full it evicts feature keys (every one has a TTL), and the view then silently serves"
+                " absent entities"
+            )
+        return None
+
+    def evicted_keys(self) -> int:
+        info = self._call("INFO stats", lambda: self.r.info("stats"))
+        return int(info.get("evicted_keys") or 0)
 
     def instance(self) -> str:
         """A token kept in Redis: it vanishes with the data if the server restarts without persistence."""
@@ -355,6 +627,15 @@ class RedisStore(OnlineStore):
         if self._raw is not None:
             self._raw.close()
         self.r.close()
+
+
+_IN_FLIGHT = 3
+_MAX_EXPIRE_MS = 253402300799999  # 9999-12-31T23:59:59.999Z: an enormous ttl expires at the end of time
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _pack(args: list[str | bytes]) -> bytes:

@@ -142,7 +142,7 @@ def test_refuses_view_that_never_ran(tmp_path: Path) -> None:
     env = _setup(tmp_path, [(1, "2024-05-31 10:00", 1.0)])
     (tmp_path / "target" / "run_results.json").write_text(
         '{"metadata": {"dbt_schema_version":'
-        ' "https://schemas.getdbt.com/dbt/run-results/v6.json"}, "results": []}'
+        ' "https://schemas.getdbt.com/dbt/run-results/v6.json"}, "args": {"which": "build"}, "results": []}'
     )
     res = fsync(env, "push", "--select", "fv", "--as-of", AS_OF)
     assert res.exit_code == 1 and "never ran" in res.output

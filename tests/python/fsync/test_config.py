@@ -30,7 +30,7 @@ def test_precedence_defaults_file_env_flags(tmp_path: Path) -> None:
     ("content", "message"),
     [
         ("bogus = 1\n", "unknown setting 'bogus'"),
-        ("batch_size = 'x'\n", "batch_size must be a number"),
+        ("batch_size = 'x'\n", "batch_size must be a whole number"),
         ("store = 'memcached'\n", "store must be 'sqlite' or 'redis'"),
     ],
 )

@@ -19,7 +19,7 @@ from fstore_testing.artifacts import fv_meta, write_artifacts
 from fstore_testing.cli import fsync
 from fstore_testing.dbt import ROOT
 from fstore_testing.redis_server import free_port, start_redis
-from fstore_testing.stores import open_store_from_env, store_settings
+from fstore_testing.stores import open_store_from_env, project_env, served, store_settings
 
 T1 = datetime(2024, 6, 1)
 T2 = T1 + timedelta(hours=6)
@@ -61,13 +61,7 @@ def _warehouse(path: Path, seed: int, changed_after: datetime | None = None) -> 
 
 
 def _env(tmp_path: Path, db: Path, store_env: dict[str, str]) -> dict[str, str]:
-    return {
-        **store_env,
-        "FSYNC_PROJECT_DIR": str(tmp_path),
-        "FSYNC_DUCKDB_PATH": str(db),
-        "FSYNC_TARGET_PATH": "target",
-        "FSYNC_BATCH_SIZE": "40",
-    }
+    return project_env(tmp_path, db, store_env, batch_size=40)
 
 
 def _spawn(env: dict[str, str], as_of: datetime) -> subprocess.Popen[bytes]:
@@ -99,7 +93,7 @@ def _state(env: dict[str, str], now: datetime) -> dict:
     (wall) clock while the test runs, at slightly different moments in the two stores being compared."""
     store = open_store_from_env(env)
     try:
-        return {v: store.snapshot(v, now + timedelta(minutes=10)) for v in ("fv:v1", "fv:v2")}
+        return {v: served(store, v, now + timedelta(minutes=10)) for v in ("fv:v1", "fv:v2")}
     finally:
         store.close()
 

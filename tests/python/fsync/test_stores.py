@@ -95,6 +95,13 @@ def test_expiry_is_inclusive_at_feature_ts_plus_ttl(store: OnlineStore) -> None:
     assert store.snapshot("v:v1", T + timedelta(hours=2)) == {}
 
 
+def test_a_row_is_not_served_before_its_feature_ts(store: OnlineStore) -> None:
+    write(store, "v:v1", [record("1", {"x": 1}, feature_ts=T)])
+    assert store.get("v:v1", "1", T) is not None
+    assert store.get("v:v1", "1", T - timedelta(microseconds=1)) is None  # the later row was not valid then
+    assert store.snapshot("v:v1", T - timedelta(hours=1)) == {}
+
+
 def test_rewrite_replaces_the_whole_entity(store: OnlineStore) -> None:
     write(store, "v:v1", [record("1", {"a": 1, "b": 2})])
     write(store, "v:v1", [record("1", {"a": 3})])

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -242,3 +245,49 @@ def test_training_set_bad_feature_names_are_refused(duckdb_demo: DemoBuild) -> N
         "training-set", "--labels", "stg_churn_labels", "--features", "user_session_features:user_id"
     )
     assert key.exit_code == 2 and "'user_id' is a key/timestamp column, not a feature" in key.stderr
+
+
+def test_training_set_prefix_cannot_inject_sql(duckdb_demo: DemoBuild) -> None:
+    """A crafted --prefix once added a column listing every table; it is validated like any identifier,
+    by fsync before compiling and by fstore.point_in_time_join itself."""
+    crafted = (
+        "user_session_features=x, (select string_agg(table_name, ',') from information_schema.tables) as y, "
+    )
+    res = duckdb_demo.fsync(
+        "training-set",
+        "--labels",
+        "stg_churn_labels",
+        "--features",
+        "user_session_features:session_count_7d",
+        "--prefix",
+        crafted,
+        "--print-sql",
+        "--json",
+    )
+    assert res.exit_code == 2, res.output
+    assert "a prefix starts the names of SQL columns" in json.loads(res.stdout)["error"]["message"]
+    compiled = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "compile",
+            "--quiet",
+            "--project-dir",
+            str(duckdb_demo.project_dir),
+            "--profiles-dir",
+            str(duckdb_demo.profiles_dir),
+            "--target-path",
+            str(duckdb_demo.target_path.parent / "inj"),
+            "--inline",
+            "{{ fstore.point_in_time_join(labels=ref('stg_churn_labels'), entity_keys=['user_id'],"
+            " feature_views=[fstore.feature_view('user_session_features', prefix=\"x, 1 as y, \","
+            " columns=['session_count_7d'])]) }}",
+        ],
+        env={k: v for k, v in {**os.environ, **duckdb_demo.fsync_env()}.items() if v is not None},
+        capture_output=True,
+        text=True,
+        cwd=duckdb_demo.project_dir,
+    )
+    assert (
+        compiled.returncode != 0
+        and "not the start of a plain column name" in compiled.stdout + compiled.stderr
+    )
