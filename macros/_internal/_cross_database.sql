@@ -80,3 +80,13 @@
 {% macro _label_row_column(alias) %}{{ return(adapter.dispatch('_label_row_column', 'fstore')(alias)) }}{% endmacro %}
 {% macro default___label_row_column(alias) %}{% endmacro %}
 {% macro postgres___label_row_column(alias) %}, {{ alias }} as _fstore_label{% endmacro %}
+
+{#- An expression that fails the query with `message` (a SQL string expression) when evaluated, typed bigint: for
+    data the macros cannot compute correctly, such as a spine timestamp off its declared grid. The default casts
+    the message to a number, which fails with the message quoted in the error (PostgreSQL: invalid input syntax
+    for type bigint: "fstore..."); keep the message depending on a column, or the planner folds it and fails
+    every query. Engines with an error function use it. -#}
+{% macro _raise_error(message) %}{{ return(adapter.dispatch('_raise_error', 'fstore')(message)) }}{% endmacro %}
+{% macro default___raise_error(message) %}cast({{ message }} as bigint){% endmacro %}
+{% macro duckdb___raise_error(message) %}cast(error({{ message }}) as bigint){% endmacro %}
+{% macro spark___raise_error(message) %}cast(raise_error({{ message }}) as bigint){% endmacro %}

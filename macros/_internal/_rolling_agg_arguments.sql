@@ -1,8 +1,8 @@
 {#- Argument parsing and validation of fstore.rolling_agg: returns the normalised arguments
-    {keys, spine_ts, event_ts, extra_cols, outputs, value_columns, known} the implementations take, or fails with
-    a compile error naming the argument and the fix. -#}
+    {keys, spine_ts, event_ts, extra_cols, outputs, value_columns, known, step_seconds, tiled, spine_start} the
+    implementations take, or fails with a compile error naming the argument and the fix. -#}
 {% macro _rolling_agg_arguments(spine, events, entity_keys, aggregations, windows, spine_timestamp, event_timestamp,
-                                spine_columns, as_known_at) %}
+                                spine_columns, as_known_at, spine_step=none, spine_start=none) %}
   {% set m = 'rolling_agg' %}
   {% if spine is none %}
     {{ fstore._fail(m, "argument `spine` is missing; pass the relation of (entity, timestamp) rows to compute features at, e.g. a fstore.feature_spine(...) CTE or ref('labels').") }}
@@ -83,10 +83,29 @@
                     'key': fstore._as_column_list(as_known_at.key, 'as_known_at.key', m)} %}
   {% endif %}
 
+  {#- A declared grid: every window must be a whole number of steps, so that [t - W, t) is W / step whole tiles. -#}
+  {% set step = fstore._parse_duration(spine_step, 'spine_step', m) if spine_step is not none else none %}
+  {% if step %}
+    {% for o in outputs if o.seconds % step.seconds != 0 %}
+      {{ fstore._fail(m, "window of output column '" ~ o.column_name ~ "' is not a multiple of `spine_step` '"
+         ~ step.label ~ "'; use windows that are whole multiples of the spine's step, or drop `spine_step` to use"
+         ~ " the bucketed join, which takes any window.") }}
+    {% endfor %}
+  {% endif %}
+  {#- Tiles hold count/sum/min/max per step; a distinct count cannot be summed over tiles, and a version's
+      validity [ingested_at, superseded) is not a per-tile property: those keep the bucketed join. -#}
+  {% set tiled = step is not none and known is none
+                 and (outputs | selectattr('agg', 'equalto', 'count_distinct') | list | length) == 0 %}
+  {% if spine_start is not none and (spine_start | string | trim) == '' %}
+    {{ fstore._fail(m, "argument `spine_start` is empty; pass a SQL timestamp expression no later than the"
+       ~ " first spine timestamp, e.g. \"'2024-01-01'\", or leave it out.") }}
+  {% endif %}
+
   {% do fstore._require_columns(spine, keys + [spine_ts] + extra_cols, 'entity_keys/spine_timestamp/spine_columns', m) %}
   {% do fstore._require_columns(events, keys + [event_ts] + value_columns + ((known.key + [known.ingested_at]) if known else []),
                                 'entity_keys/event_timestamp/aggregations[].column/as_known_at', m) %}
 
   {% do return({'keys': keys, 'spine_ts': spine_ts, 'event_ts': event_ts, 'extra_cols': extra_cols,
-                  'outputs': outputs, 'value_columns': value_columns, 'known': known}) %}
+                  'outputs': outputs, 'value_columns': value_columns, 'known': known,
+                  'step_seconds': step.seconds if step else none, 'tiled': tiled, 'spine_start': spine_start}) %}
 {% endmacro %}

@@ -1,6 +1,6 @@
 {#-
   rolling_agg(spine, events, entity_keys, aggregations, windows, spine_timestamp='feature_ts',
-              event_timestamp='event_ts', spine_columns=none, as_known_at=none)
+              event_timestamp='event_ts', spine_columns=none, as_known_at=none, spine_step=none, spine_start=none)
 
   One output row per spine row: the spine's entity keys, its timestamp, any `spine_columns`, and one column
   `<name>_<window>` per aggregation x window, computed over the events of the entity with
@@ -11,19 +11,33 @@
   as_known_at:  none, or {'ingested_at': 'ingested_at', 'key': ['order_id', 'line_item_id']} to count only the
                 versions known at the spine time (`events` then holds every version, not deduplicated).
 
-  How: the events are bucketed on floor(epoch_us / W_max); each spine row probes its own bucket and the previous
+  spine_step:   none, or the step of a regular grid the spine lies on (e.g. '1d': every spine timestamp a whole
+                number of steps after 1970-01-01 00:00 UTC, as fstore.feature_spine(step='1d') from a midnight
+                start makes it). Every window must then be a multiple of the step, and the windows are computed
+                from tiles (_internal/_rolling_agg_tiled.sql); count_distinct and as_known_at keep the join below.
+  spine_start:  none, or a SQL timestamp expression no later than any spine timestamp: events before
+                spine_start - the largest window are not read (an incremental run's narrow spine).
+
+  How (no spine_step): the events are bucketed on floor(epoch_us / W_max); each spine row probes its own bucket and the previous
   one, so the join is an equi-join on (entity, bucket) followed by the exact range predicate. The pairs examined
   are those within 2 x W_max of the spine time, never the entity's whole history, and never a cross join.
 -#}
 {% macro rolling_agg(spine, events, entity_keys, aggregations, windows=none, spine_timestamp='feature_ts',
-                     event_timestamp='event_ts', spine_columns=none, as_known_at=none) %}
+                     event_timestamp='event_ts', spine_columns=none, as_known_at=none, spine_step=none,
+                     spine_start=none) %}
   {% set a = fstore._rolling_agg_arguments(spine, events, entity_keys, aggregations, windows, spine_timestamp,
-                                           event_timestamp, spine_columns, as_known_at) %}
+                                           event_timestamp, spine_columns, as_known_at, spine_step, spine_start) %}
   {{ return(adapter.dispatch('rolling_agg', 'fstore')(spine, events, a['keys'], a.spine_ts, a.event_ts, a.extra_cols,
-                                                       a.outputs, a.value_columns, a.known)) }}
+                                                       a.outputs, a.value_columns, a.known,
+                                                       a.step_seconds if a.tiled else none, a.spine_start)) }}
 {% endmacro %}
 
-{% macro default__rolling_agg(spine, events, keys, spine_ts, event_ts, extra_cols, outputs, value_columns, known) -%}
+{% macro default__rolling_agg(spine, events, keys, spine_ts, event_ts, extra_cols, outputs, value_columns, known,
+                              tile_seconds=none, spine_start=none) -%}
+  {%- if tile_seconds is not none -%}
+    {{ return(fstore._rolling_agg_tiled(spine, events, keys, spine_ts, event_ts, extra_cols, outputs, value_columns,
+                                        tile_seconds, spine_start)) }}
+  {%- endif -%}
   {%- set max_seconds = outputs | map(attribute='seconds') | max -%}
   {%- set bucket_us = max_seconds * 1000000 -%}
   {%- set ts_type = fstore._timestamp_type() -%}
@@ -67,6 +81,9 @@
       {{ fstore._floor_div(fstore._epoch_us(event_ts), bucket_us) }} as _fstore_bucket
     from {{ '_fstore_timeline' if known else events }}
     where {{ event_ts }} is not null
+    {%- if spine_start is not none %}
+      and {{ event_ts }} >= {{ fstore._shift_seconds('cast(' ~ spine_start ~ ' as ' ~ ts_type ~ ')', -max_seconds) }}
+    {%- endif %}
   ),
   {#- The distinct (entity, time) points of the spine: aggregates are computed once per point and joined back on
       (entity, time), so duplicate spine rows share them and no row number is needed (Spark inlines CTEs and may

@@ -68,8 +68,9 @@ def _key(row: Row, columns: Sequence[str]) -> tuple[Any, ...] | None:
     return None if any(v is None for v in key) else key
 
 
-def _in_window(event_ts: datetime | None, t: datetime, width: timedelta) -> bool:
-    return event_ts is not None and t - width <= event_ts < t
+def _in_window(event_ts: datetime | None, t: datetime | None, width: timedelta) -> bool:
+    """A NULL spine time has an empty window."""
+    return event_ts is not None and t is not None and t - width <= event_ts < t
 
 
 def _window_values(

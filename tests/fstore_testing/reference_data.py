@@ -34,6 +34,7 @@ COLUMNS: dict[str, list[Column]] = {
         Column("ingested_at", "timestamp"),
     ],
     "spine": [Column("spine_id", "integer"), Column("entity_id", "integer"), Column("ts", "timestamp")],
+    "grid_spine": [Column("spine_id", "integer"), Column("entity_id", "integer"), Column("ts", "timestamp")],
     "labels": [Column("entity_id", "integer"), Column("label_ts", "timestamp"), Column("label", "integer")],
     "fv_a": [
         Column("entity_id", "integer"), Column("feature_ts", "timestamp"), Column("created_ts", "timestamp"),
@@ -74,8 +75,13 @@ class _Gen:
         return None if self.chance(p) else value
 
     def ts(self) -> datetime:
+        if self.chance(0.07):  # on the hourly grid of `grid_spine`, or 1us before a grid point
+            return self.hour() - self.rng.choice([US * 0, US * 0, US])
         t = START + timedelta(seconds=self.rng.randrange(int(SPAN.total_seconds())))
         return t + timedelta(microseconds=self.rng.randrange(1, 1_000_000)) if self.chance(0.2) else t
+
+    def hour(self) -> datetime:
+        return START + timedelta(hours=self.rng.randrange(int(SPAN.total_seconds()) // 3600))
 
     def entity(self, extra: int = 5) -> int:
         """Mostly known entities, sometimes one that has no data at all."""
@@ -156,6 +162,30 @@ class _Gen:
         self.rng.shuffle(rows)
         return rows
 
+    def grid_spine(self, events: Rows) -> Rows:
+        """A spine on the hourly grid (for rolling_agg's tiled formulation, spine_step='1h'), with gaps."""
+        n = self.sizes.spine
+        on_grid = [e for e in events if e["entity_id"] is not None and e["event_ts"] is not None
+                   and e["event_ts"].minute == e["event_ts"].second == e["event_ts"].microsecond == 0]
+        just_before = [e for e in events if e["entity_id"] is not None and e["event_ts"] is not None
+                       and (e["event_ts"] + US).minute == (e["event_ts"] + US).second == 0
+                       and (e["event_ts"] + US).microsecond == 0]
+        widths = [timedelta(hours=1), timedelta(days=1), timedelta(days=7), timedelta(days=30)]
+        points: list[tuple[int | None, datetime | None]] = []
+        points += [(self.entity(), self.hour()) for _ in range(n * 40 // 100)]
+        for _ in range(n * 20 // 100):  # an event exactly at t (excluded) or exactly at t - W (included)
+            e = self.rng.choice(on_grid)
+            points.append((e["entity_id"], e["event_ts"] + self.rng.choice([timedelta(0), *widths])))
+        for _ in range(n * 20 // 100):  # an event 1us before t (included) or 1us before t - W (excluded)
+            e = self.rng.choice(just_before)
+            points.append((e["entity_id"], e["event_ts"] + US + self.rng.choice([timedelta(0), *widths])))
+        points += [(None, self.hour()) for _ in range(n // 100)]
+        points += [(self.entity(), None) for _ in range(n // 100)]
+        rows = [{"spine_id": i, "entity_id": e, "ts": t} for i, (e, t) in enumerate(points)]
+        rows += [dict(r) for r in self.rng.sample(rows, n // 100)]  # duplicate spine rows
+        self.rng.shuffle(rows)
+        return rows
+
     def feature_view_a(self) -> Rows:
         rows: Rows = []
         for entity in range(1, self.sizes.entities + 1):
@@ -226,5 +256,5 @@ def generate(seed: int, sizes: Sizes | None = None) -> Dataset:
     fv_a, fv_b = g.feature_view_a(), g.feature_view_b()
     return Dataset({
         "events": events, "event_versions": versions, "spine": g.spine(events, versions),
-        "labels": g.labels(fv_a, fv_b), "fv_a": fv_a, "fv_b": fv_b,
+        "labels": g.labels(fv_a, fv_b), "fv_a": fv_a, "fv_b": fv_b, "grid_spine": g.grid_spine(events),
     })

@@ -30,6 +30,16 @@ CASES = {
         ROLLING.format(keys="['user_id']", aggs="[{'name': 's', 'agg': 'sum'}]", windows="['30d']"),
         ["aggregation 's' (sum) needs a 'column'"],
     ),
+    "window not a multiple of the declared spine_step": (
+        "{{ fstore.rolling_agg(spine='s', events='e', entity_keys=['user_id'], aggregations=" + COUNT
+        + ", windows=['1d', '36h'], spine_step='1d') }}",
+        ["window of output column 'n_36h' is not a multiple of `spine_step` '1d'", "or drop `spine_step`"],
+    ),
+    "spine_step in calendar units": (
+        "{{ fstore.rolling_agg(spine='s', events='e', entity_keys=['user_id'], aggregations=" + COUNT
+        + ", windows=['1d'], spine_step='1 day') }}",
+        ["argument `spine_step` is \"1 day\""],
+    ),
     "label relation without the timestamp column": (
         "{{ fstore.point_in_time_join(labels=ref('mt_fv_b'), entity_keys=['user_id'],"
         " label_timestamp='label_ts',"
@@ -85,3 +95,14 @@ def test_valid_arguments_compile(seeded: DbtRunner) -> None:
         ROLLING.format(keys="['user_id']", aggs=COUNT, windows="['30d', '12h']"),
     )
     assert "n_30d" in result.output and "n_12h" in result.output
+
+
+def test_tiled_rolling_agg_fails_on_a_spine_off_its_declared_grid(seeded: DbtRunner) -> None:
+    """A spine_step the spine does not follow would give silently wrong windows: the query fails instead."""
+    sql = ("{% set off_grid = '(select user_id, ' ~ fstore._shift_seconds('feature_ts', 1)"
+           " ~ ' as feature_ts from ' ~ ref('mt_spine_rows') ~ ') as s' %}"
+           "{{ fstore.rolling_agg(spine=off_grid, events=ref('mt_events'), entity_keys=['user_id'], "
+           "event_timestamp='event_ts', aggregations=" + COUNT + ", windows=['1d'], spine_step='1d') }}")
+    result = seeded.run("show", "--inline", sql)
+    assert result.returncode != 0, f"a spine off its grid was accepted:\n{result.tail()}"
+    assert "is not on the grid of spine_step" in " ".join(result.output.split()), result.tail()

@@ -37,6 +37,8 @@ ROLLING = [
     ref.Aggregation("score_max", "max", "score", ("1h", "1d", "7d", "30d")),
     ref.Aggregation("categories", "count_distinct", "category", ("1h", "1d", "7d", "30d")),
 ]
+# The tiled formulation (spine_step) takes every aggregation but count_distinct.
+TILED = [a for a in ROLLING if a.agg != "count_distinct"]
 VERSIONED = [
     ref.Aggregation("n_rows", "count_rows", None, ("1d", "7d")),
     ref.Aggregation("amount_sum", "sum", "amount", ("1d", "7d")),
@@ -130,6 +132,14 @@ def test_reference_rolling(built: Engine, dataset: Dataset) -> None:
     _compare_by_spine_id("ref_rolling", built, expected, spine)
 
 
+@pytest.mark.parametrize("model", ["ref_rolling_tiled", "ref_rolling_grid"])
+def test_reference_rolling_on_a_grid_both_formulations(built: Engine, dataset: Dataset, model: str) -> None:
+    """The same hourly grid spine through the tiles (spine_step='1h') and through the bucketed join."""
+    spine = dataset.tables["grid_spine"]
+    expected = ref.rolling_agg(spine, dataset.tables["events"], aggregations=TILED, **SPINE)
+    _compare_by_spine_id(model, built, expected, spine)
+
+
 def test_reference_rolling_final_versions(built: Engine, dataset: Dataset) -> None:
     spine = dataset.tables["spine"]
     final = ref.dedup_final(dataset.tables["event_versions"], ORDER_KEY, "ingested_at")
@@ -179,6 +189,18 @@ def test_reference_data_hits_the_edges(dataset: Dataset) -> None:
         "event at t - W - 1us (excluded)": sum(
             events_at[(s["entity_id"], s["ts"] - w - us)] > 0 for s in spine for w in widths),
         "duplicate spine rows": len(spine) - len({s["spine_id"] for s in spine}),
+    }
+    grid = t["grid_spine"]
+    hits |= {
+        "grid: event exactly at t (excluded)": sum(events_at[(s["entity_id"], s["ts"])] > 0 for s in grid),
+        "grid: event exactly at t - W (included)": sum(
+            events_at[(s["entity_id"], s["ts"] - w)] > 0 for s in grid if s["ts"] for w in widths),
+        "grid: event 1us before t (included)": sum(events_at[(s["entity_id"], s["ts"] - us)] > 0
+                                                   for s in grid if s["ts"]),
+        "grid: event at t - W - 1us (excluded)": sum(
+            events_at[(s["entity_id"], s["ts"] - w - us)] > 0 for s in grid if s["ts"] for w in widths),
+        "grid: NULL key or time": sum(s["entity_id"] is None or s["ts"] is None for s in grid),
+        "grid: duplicate spine rows": len(grid) - len({s["spine_id"] for s in grid}),
     }
     ingested = {(v["entity_id"], v["ingested_at"]) for v in t["event_versions"]}
     hits["version ingested exactly at t"] = sum((s["entity_id"], s["ts"]) in ingested for s in spine)
