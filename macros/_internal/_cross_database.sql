@@ -90,3 +90,9 @@
 {% macro default___raise_error(message) %}cast({{ message }} as bigint){% endmacro %}
 {% macro duckdb___raise_error(message) %}cast(error({{ message }}) as bigint){% endmacro %}
 {% macro spark___raise_error(message) %}cast(raise_error({{ message }}) as bigint){% endmacro %}
+
+{#- In a select list: one row per integer lo, lo + 1, ..., hi (both bigint expressions of the same row). -#}
+{% macro _integer_series(lo, hi) %}{{ return(adapter.dispatch('_integer_series', 'fstore')(lo, hi)) }}{% endmacro %}
+{% macro default___integer_series(lo, hi) %}generate_series({{ lo }}, {{ hi }}){% endmacro %}
+{% macro duckdb___integer_series(lo, hi) %}unnest(generate_series({{ lo }}, {{ hi }})){% endmacro %}
+{% macro spark___integer_series(lo, hi) %}explode(sequence({{ lo }}, {{ hi }})){% endmacro %}

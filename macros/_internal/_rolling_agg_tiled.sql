@@ -4,11 +4,14 @@
     (j+1)*g, so for a spine point t = T*g the window [t - W, t) is exactly the tiles T - W/g .. T - 1.
 
     1. Events are aggregated once per (entity, tile): row count, and per value column count, sum, min, max.
-    2. The spine rows and the tiles are unioned and one window per distinct window length runs over each entity's
-       rows ordered by tile number, `range between W/g preceding and 1 preceding`; spine rows carry no values, so
-       only tiles contribute. count/sum/avg are sums of the tiles' partials, min/max the extremes of theirs.
-    3. The spine rows are kept. Duplicate spine rows stay duplicates; spine rows with a NULL key or timestamp
-       match no tile (their counts are 0, avg/min/max NULL), as in the bucketed join.
+    2. Each entity's grid steps, from its first spine point minus the largest window to its last point, are
+       left-joined to the tiles, and a ROWS window of W/g rows (`rows between W/g preceding and 1 preceding`)
+       runs over them: count/sum/avg are sums of the tiles' partials, min/max the extremes of theirs. That walks
+       every step of the span, so it is meant for dense grids (fstore.feature_spine); for a sparse spine leave
+       spine_step out.
+    3. The spine rows are joined back on (entity, tile): duplicate spine rows stay duplicates, spine columns are
+       carried, and spine rows with a NULL key or timestamp match nothing (counts 0, avg/min/max NULL), as in
+       the bucketed join.
     A spine timestamp off the grid fails the query, naming the timestamp (it would otherwise be silently wrong). -#}
 {% macro _rolling_agg_tiled(spine, events, keys, spine_ts, event_ts, extra_cols, outputs, value_columns, tile_seconds,
                             spine_start) -%}
@@ -16,7 +19,6 @@
   {%- set tile_us = tile_seconds * 1000000 -%}
   {%- set max_seconds = outputs | map(attribute='seconds') | max -%}
   {%- set t_us = fstore._epoch_us('_fstore_t') -%}
-  {%- set partition = 'partition by ' ~ (keys | join(', ')) ~ ' order by _fstore_tile range between ' -%}
   with _fstore_events as (
     select
       {% for k in keys %}{{ k }}, {% endfor %}
@@ -61,70 +63,64 @@
       from {{ spine }}
     ) as _fstore_s
   ),
-  _fstore_rows_and_tiles as (
-    select
-      {% for k in keys %}{{ k }}, {% endfor %}
-      {% for c in extra_cols %}{{ c }}, {% endfor %}
-      _fstore_t, _fstore_tile, 1 as _fstore_is_point,
-      cast(null as bigint) as _fstore_rows
-      {%- for c in value_columns %},
-      null as _fstore_n{{ loop.index0 }}, null as _fstore_s{{ loop.index0 }},
-      null as _fstore_lo{{ loop.index0 }}, null as _fstore_hi{{ loop.index0 }}
-      {%- endfor %}
+  {#- Every grid step of each entity, from its first spine point minus the largest window to its last point, so
+      that a window of k steps is exactly the k rows before (a ROWS frame; a RANGE frame over the sparse tiles is
+      ~1.7x slower on DuckDB). -#}
+  _fstore_span as (
+    select {% for k in keys %}{{ k }}, {% endfor %}min(_fstore_tile) - {{ max_seconds // tile_seconds }} as _fstore_lo,
+      max(_fstore_tile) as _fstore_hi
     from _fstore_points
-    union all
-    select
-      {% for k in keys %}{{ k }}, {% endfor %}
-      {% for c in extra_cols %}null, {% endfor %}
-      null, _fstore_tile, 0,
-      _fstore_rows
-      {%- for c in value_columns %},
-      _fstore_n{{ loop.index0 }}, _fstore_s{{ loop.index0 }}, _fstore_lo{{ loop.index0 }}, _fstore_hi{{ loop.index0 }}
-      {%- endfor %}
-    from _fstore_tiles
+    where _fstore_tile is not null{% for k in keys %} and {{ k }} is not null{% endfor %}
+    group by {{ keys | join(', ') }}
+  ),
+  _fstore_steps as (
+    select {% for k in keys %}{{ k }}, {% endfor %}{{ fstore._integer_series('_fstore_lo', '_fstore_hi') }} as _fstore_tile
+    from _fstore_span
   ),
   _fstore_windows as (
     select
-      {% for k in keys %}{{ k }}, {% endfor %}
-      {% for c in extra_cols %}{{ c }}, {% endfor %}
-      _fstore_t, _fstore_is_point
+      {% for k in keys %}g.{{ k }}, {% endfor %}g._fstore_tile
       {%- for o in outputs %}
-      {%- set frame = 'over (' ~ partition ~ ((o.seconds // tile_seconds) | string) ~ ' preceding and 1 preceding)' %}
+      {%- set frame = 'over (partition by ' ~ ('g.' ~ (keys | join(', g.'))) ~ ' order by g._fstore_tile rows between '
+                      ~ ((o.seconds // tile_seconds) | string) ~ ' preceding and 1 preceding)' %}
       {%- set i = value_columns.index(o.value) if o.value else none %}
       {%- if o.agg == 'count_rows' %},
-      sum(_fstore_rows) {{ frame }} as _fstore_o{{ o.slot }}
+      sum(t._fstore_rows) {{ frame }} as _fstore_o{{ o.slot }}
       {%- elif o.agg == 'count' %},
-      sum(_fstore_n{{ i }}) {{ frame }} as _fstore_o{{ o.slot }}
+      sum(t._fstore_n{{ i }}) {{ frame }} as _fstore_o{{ o.slot }}
       {%- elif o.agg == 'sum' %},
-      sum(_fstore_s{{ i }}) {{ frame }} as _fstore_o{{ o.slot }}
+      sum(t._fstore_s{{ i }}) {{ frame }} as _fstore_o{{ o.slot }}
       {%- elif o.agg == 'min' %},
-      min(_fstore_lo{{ i }}) {{ frame }} as _fstore_o{{ o.slot }}
+      min(t._fstore_lo{{ i }}) {{ frame }} as _fstore_o{{ o.slot }}
       {%- elif o.agg == 'max' %},
-      max(_fstore_hi{{ i }}) {{ frame }} as _fstore_o{{ o.slot }}
+      max(t._fstore_hi{{ i }}) {{ frame }} as _fstore_o{{ o.slot }}
       {%- elif o.agg == 'avg' %},
-      sum(_fstore_s{{ i }}) {{ frame }} as _fstore_o{{ o.slot }},
-      sum(_fstore_n{{ i }}) {{ frame }} as _fstore_avg_n{{ o.slot }}
+      sum(t._fstore_s{{ i }}) {{ frame }} as _fstore_o{{ o.slot }},
+      sum(t._fstore_n{{ i }}) {{ frame }} as _fstore_avg_n{{ o.slot }}
       {%- endif %}
       {%- endfor %}
-    from _fstore_rows_and_tiles
+    from _fstore_steps as g
+    left join _fstore_tiles as t
+      on {% for k in keys %}t.{{ k }} = g.{{ k }} and {% endfor %}t._fstore_tile = g._fstore_tile
   )
   select
-    {% for k in keys %}{{ k }}, {% endfor %}
-    {% for c in extra_cols %}{{ c }}, {% endfor %}
-    _fstore_t as {{ spine_ts }}
+    {% for k in keys %}p.{{ k }}, {% endfor %}
+    {% for c in extra_cols %}p.{{ c }}, {% endfor %}
+    p._fstore_t as {{ spine_ts }}
     {%- for o in outputs %},
     {% if o.agg in ('count_rows', 'count') -%}
-    cast(coalesce(_fstore_o{{ o.slot }}, 0) as bigint)
+    cast(coalesce(w._fstore_o{{ o.slot }}, 0) as bigint)
     {%- elif o.agg == 'sum' -%}
-    coalesce(_fstore_o{{ o.slot }}, 0)
+    coalesce(w._fstore_o{{ o.slot }}, 0)
     {%- elif o.agg == 'avg' -%}
-    case when _fstore_avg_n{{ o.slot }} > 0
-      then cast(_fstore_o{{ o.slot }} as {{ fstore.type_double() }}) / _fstore_avg_n{{ o.slot }}
+    case when w._fstore_avg_n{{ o.slot }} > 0
+      then cast(w._fstore_o{{ o.slot }} as {{ fstore.type_double() }}) / w._fstore_avg_n{{ o.slot }}
     end
     {%- else -%}
-    _fstore_o{{ o.slot }}
+    w._fstore_o{{ o.slot }}
     {%- endif %} as {{ o.column_name }}
     {%- endfor %}
-  from _fstore_windows
-  where _fstore_is_point = 1
+  from _fstore_points as p
+  left join _fstore_windows as w
+    on {% for k in keys %}w.{{ k }} = p.{{ k }} and {% endfor %}w._fstore_tile = p._fstore_tile
 {%- endmacro %}
