@@ -1,5 +1,6 @@
 {#- Daily web-session features per user at 00:00 UTC, from the final deduplicated sessions.
-    A session counts on its start time; window [feature_ts - W, feature_ts). -#}
+    A session counts on its start time; window [feature_ts - W, feature_ts). The spine is the daily grid from
+    midnight, so rolling_agg computes the windows from daily tiles (spine_step='1d'). -#}
 with spine as (
   {{ fstore.feature_spine(ref('stg_users'), ['user_id'],
                           "'" ~ var('fstore_demo_spine_start', '2024-01-01') ~ "'",
@@ -14,7 +15,7 @@ features as (
         {'name': 'session_seconds_avg', 'agg': 'avg', 'column': 'duration_seconds', 'windows': ['7d']},
         {'name': 'session_seconds_max', 'agg': 'max', 'column': 'duration_seconds', 'windows': ['7d']},
       ],
-      spine_timestamp='feature_ts', event_timestamp='started_at') }}
+      spine_timestamp='feature_ts', event_timestamp='started_at', spine_step='1d') }}
 )
 
 select
