@@ -3,8 +3,8 @@
 The SQL is not a second implementation: it is `fstore.point_in_time_join` over `fstore.feature_view(...)`
 entries, compiled by the real dbt (`dbt compile --inline`) against the project and target, so TTLs, keys and
 timestamps come from each view's meta exactly as in the dbt training-set models. The result runs on the
-warehouse (DuckDB or PostgreSQL) and is written with DuckDB's COPY (Parquet or CSV); the macro keeps every
-label row in label order.
+warehouse (DuckDB or PostgreSQL) and is written with DuckDB's COPY (Parquet or CSV); every label row is kept,
+in label order (`keep_label_order=true`: the reader observes the order, a warehouse table would not).
 
 Feature spec: `view:feature,view@2:feature,...` (fsync/manifest/names.py: `@N` pins a model version; none
 means the latest).
@@ -74,7 +74,9 @@ class Request:
         return (
             f"{{{{ fstore.point_in_time_join(labels={self.labels},"
             f" entity_keys={json.dumps(list(self.entity_keys))},"
-            f" label_timestamp={json.dumps(self.label_timestamp)}, feature_views=[{entries}]) }}}}"
+            f" label_timestamp={json.dumps(self.label_timestamp)}, feature_views=[{entries}],"
+            # The macro's rows come unordered by default; this output is read row by row: label order.
+            " keep_label_order=true) }}"
         )
 
 

@@ -1,7 +1,10 @@
 {#-
-  point_in_time_join(labels, entity_keys, feature_views, label_timestamp='label_ts')
+  point_in_time_join(labels, entity_keys, feature_views, label_timestamp='label_ts', keep_label_order=false)
 
-  Every label row, in order, with the feature values each view held at label_ts (docs/semantics.md section 4).
+  Every label row (the same multiset of rows) with the feature values each view held at label_ts
+  (docs/semantics.md section 4). A table has no row order, so by default the rows come in whatever order the
+  join produces; keep_label_order=true adds the final ORDER BY that returns them in the labels' order (fsync's
+  SDK and `fsync training-set`, whose readers observe it). Spark has no row order to keep and ignores it.
 
   feature_views: list of
     {'relation': ref('user_purchase_features', v=2),      -- required
@@ -14,22 +17,27 @@
   Output: the label columns, then per view `<prefix><timestamp>` (the matched feature timestamp, NULL when
   nothing matched) and `<prefix><column or alias>` for each feature column.
 -#}
-{% macro point_in_time_join(labels, entity_keys, feature_views, label_timestamp='label_ts') %}
+{% macro point_in_time_join(labels, entity_keys, feature_views, label_timestamp='label_ts', keep_label_order=false) %}
   {% set a = fstore._point_in_time_join_arguments(labels, entity_keys, feature_views, label_timestamp) %}
-  {{ return(adapter.dispatch('point_in_time_join', 'fstore')(labels, a['keys'], a.label_ts, a.views)) }}
+  {% if keep_label_order not in [true, false] %}
+    {{ fstore._fail('point_in_time_join', "argument `keep_label_order` is " ~ (keep_label_order | tojson)
+       ~ "; pass true (rows in the labels' order, one more sort) or false (the default).") }}
+  {% endif %}
+  {{ return(adapter.dispatch('point_in_time_join', 'fstore')(labels, a['keys'], a.label_ts, a.views,
+                                                              keep_label_order)) }}
 {% endmacro %}
 
 {#- Portable formulation (no ASOF JOIN needed): per view, union the view's rows and the distinct label points
     (entity, label_ts) per entity, take the running maximum of the view rows' ordinal in (timestamp, created) order
     at each point, then fetch that one row by equi-join. Sorting, no index and no range join. Label rows are matched
     on (entity, label_ts), never on a row number; the row number only keeps the label order. -#}
-{% macro default__point_in_time_join(labels, keys, label_ts, views) -%}
-  {{ return(fstore._point_in_time_join_sorted(labels, keys, label_ts, views, keep_order=true)) }}
+{% macro default__point_in_time_join(labels, keys, label_ts, views, keep_order=false) -%}
+  {{ return(fstore._point_in_time_join_sorted(labels, keys, label_ts, views, keep_order=keep_order)) }}
 {%- endmacro %}
 
 {#- Spark: `row_number() over ()` needs an ORDER BY (and Spark may evaluate an inlined CTE twice), and a Spark table
     has no row order to keep: the label rows come back unordered. -#}
-{% macro spark__point_in_time_join(labels, keys, label_ts, views) -%}
+{% macro spark__point_in_time_join(labels, keys, label_ts, views, keep_order=false) -%}
   {{ return(fstore._point_in_time_join_sorted(labels, keys, label_ts, views, keep_order=false)) }}
 {%- endmacro %}
 
@@ -109,9 +117,9 @@
 {%- endmacro %}
 
 {#- DuckDB: the native ASOF LEFT JOIN finds the greatest feature_ts <= label_ts per entity. -#}
-{% macro duckdb__point_in_time_join(labels, keys, label_ts, views) -%}
+{% macro duckdb__point_in_time_join(labels, keys, label_ts, views, keep_order=false) -%}
   with _fstore_labels as (
-    select row_number() over () as _fstore_rid, * from {{ labels }}
+    select {% if keep_order %}row_number() over () as _fstore_rid, {% endif %}* from {{ labels }}
   )
   {%- for v in views %}
   {%- set i = loop.index0 %},
@@ -133,7 +141,7 @@
   )
   {%- endfor %}
   select
-    l.* exclude (_fstore_rid)
+    l.*{% if keep_order %} exclude (_fstore_rid){% endif %}
     {%- for v in views %}
     {%- set i = loop.index0 %}
     {%- set alive = ("f" ~ i ~ "._fstore_ts >= " ~ fstore._shift_seconds('l.' ~ label_ts, -v.ttl_seconds)) if v.ttl_seconds is not none else none %},
@@ -148,5 +156,7 @@
   asof left join _fstore_fv{{ i }} as f{{ i }}
     on {% for k in keys %}l.{{ k }} = f{{ i }}._fstore_k{{ loop.index0 }} and {% endfor %}l.{{ label_ts }} >= f{{ i }}._fstore_ts
   {%- endfor %}
+  {%- if keep_order %}
   order by l._fstore_rid
+  {%- endif %}
 {%- endmacro %}

@@ -154,23 +154,26 @@ def test_reference_rolling_as_known_at(built: Engine, dataset: Dataset) -> None:
     _compare_by_spine_id("ref_rolling_known", built, expected, spine)
 
 
-def test_reference_point_in_time_join(built: Engine, dataset: Dataset) -> None:
+@pytest.mark.parametrize("model", ["ref_pit", "ref_pit_ordered"])
+def test_reference_point_in_time_join(built: Engine, dataset: Dataset, model: str) -> None:
+    """ref_pit (the default): the same multiset of rows as the labels' join, in no particular order;
+    ref_pit_ordered (keep_label_order=true): also in the labels' order, where the engine has one."""
     labels = dataset.tables["labels"]
     expected = ref.point_in_time_join(labels, ["entity_id"], _views(dataset), "label_ts")
-    actual = built.integration.warehouse.read_table(built.integration.schema, "ref_pit")
-    assert len(actual) == len(labels), f"ref_pit on {built.name}: {len(actual)} rows for {len(labels)} labels"
-    if built.name == "duckdb":
+    actual = built.integration.warehouse.read_table(built.integration.schema, model)
+    assert len(actual) == len(labels), f"{model} on {built.name}: {len(actual)} rows for {len(labels)} labels"
+    if model == "ref_pit_ordered" and built.name == "duckdb":
         context = " (compared in label order: DuckDB keeps the table's insertion order)"
     else:
-        # PostgreSQL returns a table's rows in no guaranteed order, and a Spark table has no row order at all:
-        # compare as multisets.
+        # No order promised (ref_pit), or none to observe: PostgreSQL returns a table's rows in no guaranteed
+        # order, and a Spark table has no row order at all. Compare as multisets.
         context = " (compared as multisets)"
         expected, actual = sorted(expected, key=_sort_key), sorted(actual, key=_sort_key)
     diffs: list[str] = []
     for i, (exp, act) in enumerate(zip(expected, actual, strict=True)):
         label = {c: exp[c] for c in ("entity_id", "label_ts", "label")}
         diffs += _diff_rows(f"label row #{i} {label}", exp, act)
-    _assert_no_diffs("ref_pit", built, diffs, context)
+    _assert_no_diffs(model, built, diffs, context)
 
 
 def test_reference_data_hits_the_edges(dataset: Dataset) -> None:
