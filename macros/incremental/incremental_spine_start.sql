@@ -9,6 +9,10 @@
   table equals a full rebuild. The lookback must be a whole number of grid steps, so the start stays on the grid
   of fstore.feature_spine(start_ts, ..., step). Pass the same expression to rolling_agg's `spine_start`, so the
   run reads only the events its windows need (the spine start minus the largest window) - never fewer.
+
+  Backfill of a date range on an incremental run: `--vars '{fstore_backfill_start: "2024-05-01"}'` makes the
+  start that timestamp instead (on the grid, not before start_ts); the spine end is the model's own. Every point
+  from there on is recomputed from the raw events with today's definition.
 -#}
 {% macro incremental_spine_start(start_ts, lookback, step='1d', timestamp_column='feature_ts') %}
   {% set m = 'incremental_spine_start' %}
@@ -27,6 +31,14 @@
   {% endif %}
   {% set ts_type = fstore._timestamp_type() %}
   {% set start = 'cast(' ~ start_ts ~ ' as ' ~ ts_type ~ ')' %}
+  {% set backfill = var('fstore_backfill_start', none) %}
+  {% if backfill is not none %}
+    {% if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9:.]+)?', backfill | string) %}
+      {{ fstore._fail(m, "var `fstore_backfill_start` is " ~ (backfill | tojson) ~ "; pass a timestamp such as \"2024-05-01\" (on the spine's grid).") }}
+    {% endif %}
+    {% set requested = "cast('" ~ backfill ~ "' as " ~ ts_type ~ ")" %}
+    {{ return("(case when " ~ requested ~ " < " ~ start ~ " then " ~ start ~ " else " ~ requested ~ " end)") }}
+  {% endif %}
   {{ return("(select case when max(" ~ ts_col ~ ") is null or " ~ fstore._shift_seconds('max(' ~ ts_col ~ ')', -back.seconds)
             ~ " < " ~ start ~ " then " ~ start ~ " else " ~ fstore._shift_seconds('max(' ~ ts_col ~ ')', -back.seconds)
             ~ " end from " ~ this ~ ")") }}
