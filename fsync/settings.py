@@ -27,6 +27,9 @@ class Settings:
     target: str = ""  # dbt target; empty: DBT_TARGET, the target the manifest was built with, the default
     store: str = "sqlite"  # sqlite | redis
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_cluster: bool = (
+        False  # redis_url names any node of a Redis Cluster (fsync/online/stores/redis_cluster.py)
+    )
     sqlite_path: str = ".fsync/online.sqlite"
     key_prefix: str = "fsync"
     warehouse: str = ""  # duckdb | postgres; empty: the dbt target's type

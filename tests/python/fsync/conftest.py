@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 from fstore_testing.fixture_project import DbtFixture
+from fstore_testing.redis_cluster import LocalCluster, start_cluster
 from fstore_testing.redis_server import free_port, start_redis
 
 from fsync.online.stores.base import OnlineStore
 from fsync.online.stores.redis import RedisStore
+from fsync.online.stores.redis_cluster import RedisClusterStore
 from fsync.online.stores.sqlite import SQLiteStore
 
 
@@ -25,16 +27,33 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc.wait(10)
 
 
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A private 3-primary Redis Cluster shared by the tests that only read and write (never stop a node)."""
+    cluster = start_cluster(tmp_path_factory.mktemp("redis-cluster"))
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture(params=["sqlite", "redis"])
 def store_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(params=["sqlite", "redis", "redis-cluster"])
+def any_store_kind(request: pytest.FixtureRequest) -> str:
+    """Every online store: the shared contract suite runs on each."""
+    return str(request.param)
+
+
 @pytest.fixture
-def store(store_kind: str, redis_url: str, tmp_path: Path) -> Iterator[OnlineStore]:
+def store(any_store_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OnlineStore]:
     s: OnlineStore
-    if store_kind == "redis":
-        s = RedisStore(redis_url, prefix=f"t{uuid.uuid4().hex[:8]}")
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    if any_store_kind == "redis":
+        s = RedisStore(request.getfixturevalue("redis_url"), prefix=prefix)
+    elif any_store_kind == "redis-cluster":
+        s = RedisClusterStore(request.getfixturevalue("redis_cluster").url, prefix=prefix)
     else:
         s = SQLiteStore(tmp_path / "online.sqlite")
     yield s
