@@ -208,6 +208,10 @@ def _full_reason(
         return "first push"
     if watermark.get("layout") != LAYOUT:
         return f"the store holds layout {watermark.get('layout', 1)}, this fsync writes layout {LAYOUT}"
+    if "instance" in watermark and watermark["instance"] != store.instance():
+        # A server of the store (a cluster node) restarted without its data since the last push: what it
+        # held is gone although the watermark, kept elsewhere, survived.
+        return "a server of the online store restarted without its data since the last push"
     if datetime.fromisoformat(watermark["as_of"]) > opts.as_of:
         # going back in time: entities pushed from later rows must be rewritten or removed
         return f"--as-of is earlier than the last push's ({watermark['as_of']})"
@@ -424,6 +428,7 @@ def _push_leased(
             "fields": plan.columns,
             "schema": plan.schema,
             "layout": LAYOUT,
+            "instance": instance,
         },
     )
     if result.evicted_keys > 0:

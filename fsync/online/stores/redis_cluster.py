@@ -136,6 +136,7 @@ class RedisClusterStore(RedisStore):
         self._scripts["take_over"] = self.r.register_script(_CLUSTER_TAKE_OVER)
         self._scripts["set_fence"] = self.r.register_script(_SET_FENCE)
         self._slot_nodes: list[str] = []
+        self._stale = False  # the client's slot map is to be asked again
         self._nodes: dict[str, ClusterNode] = {}
         self._lowest: dict[str, int] = {}
 
@@ -156,8 +157,14 @@ class RedisClusterStore(RedisStore):
 
     # -- the slot map --------------------------------------------------------------------------------------
     def _map(self) -> list[str]:
-        """Slot -> name of the primary that owns it, from the client's slot map."""
+        """Slot -> name of the primary that owns it, from the client's slot map (asked again after a node was
+        lost or a key redirected)."""
         if not self._slot_nodes:
+            if self._stale:
+                self._stale = False
+                # still in motion: what follows fails the same way, and a retry (or the caller) reports it
+                with contextlib.suppress(redis.RedisError, redis.exceptions.RedisClusterException):
+                    self.r.nodes_manager.initialize()
             cache = self.r.nodes_manager.slots_cache
             owners: list[str] = []
             nodes: dict[str, ClusterNode] = {}
@@ -178,10 +185,13 @@ class RedisClusterStore(RedisStore):
 
     def _before_retry(self) -> None:
         self._drop_connections()
-        self._slot_nodes = []
-        # still in motion: the retry fails the same way, or the last attempt reports it
-        with contextlib.suppress(redis.RedisError, redis.exceptions.RedisClusterException):
-            self.r.nodes_manager.initialize()
+
+    def _call(self, what: str, fn: Any) -> Any:
+        try:
+            return super()._call(what, fn)
+        except FsyncError:
+            self._drop_connections()  # the next operation asks the cluster for its slot map again
+            raise
 
     def _node_clients(self) -> list[redis.Redis]:
         self._map()
@@ -366,6 +376,7 @@ class RedisClusterStore(RedisStore):
         self._lanes = {}
 
     def _drop_connections(self) -> None:
+        self._slot_nodes, self._stale = [], True
         self._release_lanes(broken=True)
         for conn in self._read_conns.values():
             conn.disconnect()
@@ -394,7 +405,8 @@ class RedisClusterStore(RedisStore):
         return deleted
 
     def instance(self) -> str:
-        """One token per primary: a node that restarted without persistence, or a failover, changes it."""
+        """One token per primary, named by its lowest slot: a node that restarted without its data changes
+        it; a failover to a replica (which has the token) does not."""
 
         def tokens() -> str:
             parts = []
@@ -402,8 +414,8 @@ class RedisClusterStore(RedisStore):
                 client = self.r.get_redis_connection(self._nodes[node])
                 mine = uuid.uuid4().hex
                 previous = client.set(self.node_key(node, "__instance"), mine, nx=True, get=True)
-                parts.append(f"{node}={previous or mine}")
-            return ",".join(sorted(parts))
+                parts.append((self._lowest[node], previous or mine))
+            return ",".join(f"{slot}={token}" for slot, token in sorted(parts))
 
         return self._call("instance", tokens)
 

@@ -47,6 +47,16 @@ def any_store_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+def any_store_url(any_store_kind: str, request: pytest.FixtureRequest) -> str:
+    """The URL of the Redis (single or cluster) that `any_store_kind` names; '' for SQLite."""
+    if any_store_kind == "redis":
+        return str(request.getfixturevalue("redis_url"))
+    if any_store_kind == "redis-cluster":
+        return str(request.getfixturevalue("redis_cluster").url)
+    return ""
+
+
+@pytest.fixture
 def store(any_store_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OnlineStore]:
     s: OnlineStore
     prefix = f"t{uuid.uuid4().hex[:8]}"

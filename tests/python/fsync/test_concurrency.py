@@ -152,9 +152,9 @@ def test_randomized_interleavings_end_equal_to_a_clean_push(
 
 
 def test_a_dead_holder_does_not_block_and_a_live_one_is_reported(
-    tmp_path: Path, db: Path, store_kind: str, redis_url: str
+    tmp_path: Path, db: Path, any_store_kind: str, any_store_url: str
 ) -> None:
-    env = _env(tmp_path, db, store_settings(store_kind, redis_url, tmp_path))
+    env = _env(tmp_path, db, store_settings(any_store_kind, any_store_url, tmp_path))
     store = open_store_from_env(env)
     # A live holder (this process): the push reports the view busy, exit 3, and writes nothing.
     me = {"pid": os.getpid(), "host": os.uname().nodename}
@@ -175,12 +175,13 @@ def test_a_dead_holder_does_not_block_and_a_live_one_is_reported(
 
 @pytest.mark.parametrize("stale", [False, True])
 def test_a_push_that_lost_its_lease_writes_nothing_more(
-    tmp_path: Path, store_kind: str, redis_url: str, stale: bool
+    tmp_path: Path, any_store_kind: str, any_store_url: str, stale: bool
 ) -> None:
-    """The fence: once another push holds the lease, every write of the old holder is refused."""
+    """The fence: once another push holds the lease, every write of the old holder is refused (on a cluster,
+    on every primary: the batch below spreads over all of them)."""
     from fsync.online.stores.base import Batch, LeaseLost
 
-    env = store_settings(store_kind, redis_url, tmp_path)
+    env = store_settings(any_store_kind, any_store_url, tmp_path)
     first, second = open_store_from_env(env), open_store_from_env(env)
     assert first.acquire_lease("v", "a" * 32, {}, 0.2 if stale else 60) is None
     batch = Batch(["x"], ["1"], [0], [4 * 10**15], [["i1"]], 1)
@@ -194,9 +195,10 @@ def test_a_push_that_lost_its_lease_writes_nothing_more(
         first.release_lease("v", "a" * 32)
         first._fences["v"] = "a" * 32  # type: ignore[attr-defined]  # as if it still believed it held it
         assert second.acquire_lease("v", "b" * 32, {}, 60) is None
-    with pytest.raises(LeaseLost):
-        first.write("v", Batch(["x"], ["2"], [0], [4 * 10**15], [["i2"]], 1))
-        first.flush()
+    for entity in map(str, range(2, 12)):  # ten entities: every primary of a cluster gets some
+        with pytest.raises(LeaseLost):
+            first.write("v", Batch(["x"], [entity], [0], [4 * 10**15], [["i2"]], 1))
+            first.flush()
     with pytest.raises(LeaseLost):
         first.delete_stale("v", 9)
     with pytest.raises(LeaseLost):
