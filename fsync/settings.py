@@ -32,9 +32,10 @@ class Settings:
     )
     sqlite_path: str = ".fsync/online.sqlite"
     key_prefix: str = "fsync"
-    warehouse: str = ""  # duckdb | postgres; empty: the dbt target's type
+    warehouse: str = ""  # duckdb | postgres | spark; empty: the dbt target's type
     duckdb_path: str = ""  # empty: the dbt target's path
     postgres_dsn: str = ""  # empty: built from the dbt target
+    spark_warehouse: str = ""  # empty: the dbt target's spark.sql.warehouse.dir (its tables' Parquet files)
     duckdb_memory_limit: str = ""
     batch_size: int = 1000
     lookback: str = "2d"
@@ -163,8 +164,8 @@ def load_settings(
     settings.project_dir = project_dir
     if settings.store not in ("sqlite", "redis"):
         raise FsyncError(f"store must be 'sqlite' or 'redis', got {settings.store!r}.")
-    if settings.warehouse not in ("", "duckdb", "postgres"):
-        raise FsyncError(f"warehouse must be 'duckdb' or 'postgres', got {settings.warehouse!r}.")
+    if settings.warehouse not in ("", "duckdb", "postgres", "spark"):
+        raise FsyncError(f"warehouse must be 'duckdb', 'postgres' or 'spark', got {settings.warehouse!r}.")
     for name in ("lookback", "full_refresh_every"):
         value = getattr(settings, name)
         if (value or name == "lookback") and duration_seconds(value) is None:

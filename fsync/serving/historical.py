@@ -29,7 +29,7 @@ from fsync.registry.training_set import (
     labels_expression,
     run_postgres,
 )
-from fsync.warehouse import Warehouse, open_duckdb
+from fsync.warehouse import Warehouse, open_duckdb, refuse_spark_queries
 
 if TYPE_CHECKING:
     import pyarrow
@@ -112,6 +112,7 @@ class HistoricalFeatures:
     ) -> pyarrow.Table:
         table = _as_arrow(labels)
         kind = self.warehouse.kind
+        refuse_spark_queries(self.warehouse, "get_historical_features")
         if table is None:
             expr, labels_file = labels_expression(str(labels), self.manifest, kind)
             shape: tuple[tuple[str, str], ...] = ()
