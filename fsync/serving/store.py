@@ -208,6 +208,7 @@ class FeatureStore:
                 target=chosen_target(self.settings, self.project),
                 profiles_dir=str(profiles_dir(self.settings, os.environ)),
                 cache_dir=self.project.target_path / "fsync" / "compiled",
+                profile=self.project.profile,
             )
             self._historical = HistoricalFeatures(self.manifest, project, self.warehouse)
         return self._historical.run(labels, views, label_ts, keys)

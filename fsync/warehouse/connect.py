@@ -7,6 +7,7 @@ outside the profile, or a read-only role). A Spark build is read from its tables
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ class Warehouse:
     kind: str  # duckdb | postgres | spark
     duckdb_path: Path | None = None
     spark_warehouse: Path | None = None  # spark: the warehouse dir holding each table's Parquet files
+    spark_schema: str | None = None  # spark: the target's schema (historical reads compile against it)
     postgres_dsn: str | None = field(default=None, repr=False)
     duckdb_memory_limit: str | None = None
     source: str = ""  # where the setting came from (the profile and target, or an fsync setting)
@@ -54,9 +56,13 @@ def resolve_warehouse(settings: Settings, project: DbtProject, adapter_type: str
     if kind == "postgres" and settings.postgres_dsn:
         return Warehouse(kind, postgres_dsn=settings.postgres_dsn, source="fsync setting postgres_dsn")
     if kind == "spark" and settings.spark_warehouse:
+        schema = None
+        with contextlib.suppress(FsyncError):  # the schema only matters to historical reads
+            schema = str(load_warehouse_target(settings, project).fields.get("schema") or "") or None
         return Warehouse(
             kind,
             spark_warehouse=settings.path(settings.spark_warehouse),
+            spark_schema=schema,
             duckdb_memory_limit=limit,
             source="fsync setting spark_warehouse",
         )
@@ -77,6 +83,7 @@ def resolve_warehouse(settings: Settings, project: DbtProject, adapter_type: str
         return Warehouse(
             kind,
             spark_warehouse=target.spark_warehouse(),
+            spark_schema=str(target.fields.get("schema") or "") or None,
             duckdb_memory_limit=limit,
             source=target.source,
         )

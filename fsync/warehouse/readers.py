@@ -103,10 +103,16 @@ class SparkParquetReader(DuckDBReader):
         self._tables: set[tuple[str, str]] = set()
 
     def columns(self, schema: str, table: str) -> dict[str, str]:
-        self._expose(schema, table)
+        self.expose(schema, table)
         return super().columns(schema, table)
 
-    def _expose(self, schema: str, table: str) -> None:
+    def expose_all(self) -> None:
+        """A view of every table under the warehouse dir (for SQL that names any of them)."""
+        for database in sorted(self.warehouse_dir.glob("*.db")):
+            for table in sorted(p for p in database.iterdir() if p.is_dir()):
+                self.expose(database.name.removesuffix(".db"), table.name)
+
+    def expose(self, schema: str, table: str) -> None:
         """The view `schema.table` over the table's Parquet files (none: the relation is not found)."""
         if (schema, table) in self._tables:
             return
