@@ -49,7 +49,7 @@ def warehouse_options(fn: F) -> F:
         [
             click.option(
                 "--warehouse",
-                type=click.Choice(["duckdb", "postgres", "spark"]),
+                type=click.Choice(["duckdb", "postgres"]),
                 help="Warehouse type (default: the manifest's adapter).",
             ),
             click.option("--duckdb-path", help="DuckDB warehouse file (default: the dbt profile's path)."),
