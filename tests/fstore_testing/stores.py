@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from fsync.online.stores.base import OnlineStore
@@ -35,6 +35,16 @@ def served(store: OnlineStore, view: str, now: datetime) -> dict[str, tuple[obje
     """What the store serves for a view at `now`, key by key: (feature_ts, expiry, values). The generation is
     left out: it is bookkeeping, different for every full push (retries included)."""
     return {e: (r.feature_ts, r.expires_at_us, r.values) for e, r in store.snapshot(view, now).items()}
+
+
+def served_from_env(env: dict[str, str], view: str, now: datetime) -> dict[str, tuple[object, ...]]:
+    """`served` by the store the FSYNC_* environment selects, leaving out entities that expire within minutes
+    of `now` (Redis drops them on its own wall clock)."""
+    store = open_store_from_env(env)
+    try:
+        return served(store, view, now + timedelta(minutes=10))
+    finally:
+        store.close()
 
 
 def project_env(

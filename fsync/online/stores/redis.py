@@ -417,9 +417,8 @@ class RedisStore(OnlineStore):
 
     def _read_many(self, reads: Sequence[ViewRead], log: bytes | None) -> list[list[RawRow]]:
         keyed = [([self.key(r.view, e) for e in r.entities], [*r.fields, META]) for r in reads]
-        commands = b"".join(_hmgets(keys, fields) for keys, fields in keyed)
         n = sum(len(keys) for keys, _ in keyed)
-        flat = self._call("read", lambda: self._roundtrip(commands, n)) if n else []
+        flat = self._call("read", lambda: self._fetch(keyed, n)) if n else []
         out, i = [], 0
         for keys, _ in keyed:
             out.append(flat[i : i + len(keys)])
@@ -431,6 +430,10 @@ class RedisStore(OnlineStore):
             with self._read_lock:
                 self._log_pending.append(entry)
         return out
+
+    def _fetch(self, keyed: list[tuple[list[str], list[str]]], n: int) -> list[Any]:
+        """The HMGET reply of every (keys, fields), in order: one round trip."""
+        return self._roundtrip(b"".join(_hmgets(keys, fields) for keys, fields in keyed), n)
 
     def _log_entry(self, header: bytes, rows: list[list[RawRow]]) -> bytes:
         """The XADD of one served-value log entry: the request header and exactly the rows returned."""
@@ -466,9 +469,7 @@ class RedisStore(OnlineStore):
                 self.r.connection_pool.release(conn)
                 raise
             del self._log_pending[:pending]
-        for reply in (*logged, *out):
-            if isinstance(reply, redis.ResponseError):
-                raise reply
+        _raise_refusal([*logged, *out])
         return out
 
     def _binary(self) -> Any:
@@ -671,6 +672,13 @@ _MAX_EXPIRE_MS = 253402300799999  # 9999-12-31T23:59:59.999Z: an enormous ttl ex
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _raise_refusal(replies: list[Any]) -> None:
+    """Raise the first error reply of a pipeline (read after every reply, so the connection stays usable)."""
+    for reply in replies:
+        if isinstance(reply, redis.ResponseError):
+            raise reply
 
 
 def _pack(args: list[str | bytes]) -> bytes:

@@ -40,7 +40,7 @@ from redis.crc import key_slot
 from redis.retry import Retry
 
 from fsync.errors import FsyncError, InfraUnavailable
-from fsync.online.stores.base import META, Batch, LeaseLost, RawRow, ViewRead
+from fsync.online.stores.base import Batch, LeaseLost
 from fsync.online.stores.redis import (
     _ACQUIRE,
     _DELETE_STALE_BODY,
@@ -52,6 +52,7 @@ from fsync.online.stores.redis import (
     _glob_escape,
     _hmgets,
     _pack,
+    _raise_refusal,
 )
 
 SLOTS = 16384
@@ -366,20 +367,23 @@ class RedisClusterStore(RedisStore):
             self._recover(exc)
         self._release_lanes()
 
+    def _release(self, node: str, conn: Any, broken: bool) -> None:
+        """Give a connection back to its node's pool (disconnected when its state is unknown)."""
+        if broken:
+            conn.disconnect()
+        if node in self._nodes:
+            self.r.get_redis_connection(self._nodes[node]).connection_pool.release(conn)
+
     def _release_lanes(self, broken: bool = False) -> None:
         for node, lane in self._lanes.items():
-            if broken:
-                lane.conn.disconnect()
-            client = self.r.get_redis_connection(self._nodes[node]) if node in self._nodes else None
-            if client is not None:
-                client.connection_pool.release(lane.conn)
+            self._release(node, lane.conn, broken)
         self._lanes = {}
 
     def _drop_connections(self) -> None:
         self._slot_nodes, self._stale = [], True
         self._release_lanes(broken=True)
-        for conn in self._read_conns.values():
-            conn.disconnect()
+        for node, conn in self._read_conns.items():
+            self._release(node, conn, broken=True)
         self._read_conns = {}
 
     def delete_stale(self, view: str, generation: int) -> int:
@@ -420,21 +424,7 @@ class RedisClusterStore(RedisStore):
         return self._call("instance", tokens)
 
     # -- the read path of serving: one pipelined round trip per node --------------------------------------
-    def _read_many(self, reads: Sequence[ViewRead], log: bytes | None) -> list[list[RawRow]]:
-        keyed = [([self.key(r.view, e) for e in r.entities], [*r.fields, META]) for r in reads]
-        n = sum(len(keys) for keys, _ in keyed)
-        flat: list[Any] = self._call("read", lambda: self._roundtrips(keyed)) if n else []
-        out, i = [], 0
-        for keys, _ in keyed:
-            out.append(flat[i : i + len(keys)])
-            i += len(keys)
-        if log is not None:
-            entry = self._log_entry(log, out)
-            with self._read_lock:
-                self._log_pending.append(entry)
-        return out
-
-    def _roundtrips(self, keyed: list[tuple[list[str], list[str]]]) -> list[Any]:
+    def _fetch(self, keyed: list[tuple[list[str], list[str]]], n: int = 0) -> list[Any]:
         """Every HMGET, grouped per node: all nodes' commands are sent before any reply is read. Pending log
         entries ride ahead of the commands to the log's node."""
         owners = self._map()
@@ -470,13 +460,11 @@ class RedisClusterStore(RedisStore):
                         out[pos] = conn.read_response()
             except BaseException:
                 for conn, node in sent:
-                    conn.disconnect()
                     self._read_conns.pop(node, None)
+                    self._release(node, conn, broken=True)
                 raise
             del self._log_pending[:pending]
-        for reply in (*logged, *out):
-            if isinstance(reply, redis.ResponseError):
-                raise reply
+        _raise_refusal([*logged, *out])
         return out
 
     def _node_read_conn(self, node: str) -> Any:
@@ -488,7 +476,7 @@ class RedisClusterStore(RedisStore):
 
     def flush_log(self) -> None:
         if self._log_pending:
-            self._call("write log", lambda: self._roundtrips([]))
+            self._call("write log", lambda: self._fetch([]))
 
     def describe(self) -> str:
         return f"redis-cluster:{self.url_redacted} prefix={self.prefix}"

@@ -20,7 +20,7 @@ import pytest
 from fstore_testing.artifacts import fv_meta, write_artifacts
 from fstore_testing.cli import fsync
 from fstore_testing.dbt import ROOT
-from fstore_testing.stores import open_store_from_env, project_env, served, store_settings
+from fstore_testing.stores import open_store_from_env, project_env, served_from_env, store_settings
 
 from fsync.manifest import load_manifest
 from fsync.online.push import PushOptions, push
@@ -82,12 +82,7 @@ def _subprocess(env: dict[str, str], as_of: datetime, full: bool, wait: float) -
 
 
 def _served(env: dict[str, str], now: datetime) -> dict[str, tuple[object, ...]]:
-    # Leave out entities that expire within minutes of `now`: Redis drops them on its own (wall) clock.
-    store = open_store_from_env(env)
-    try:
-        return served(store, "fv:_", now + timedelta(minutes=10))
-    finally:
-        store.close()
+    return served_from_env(env, "fv:_", now)
 
 
 @pytest.fixture

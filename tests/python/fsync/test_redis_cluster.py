@@ -17,7 +17,7 @@ import redis
 from fstore_testing.artifacts import fv_meta, write_artifacts
 from fstore_testing.cli import fsync
 from fstore_testing.redis_cluster import LocalCluster, start_cluster
-from fstore_testing.stores import open_store_from_env, project_env, served, store_settings
+from fstore_testing.stores import open_store_from_env, project_env, served_from_env, store_settings
 from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
@@ -65,11 +65,7 @@ def _env(project: Path, kind: str, url: str, prefix: str) -> dict[str, str]:
 
 
 def _served(env: dict[str, str], now: datetime) -> dict[str, tuple[object, ...]]:
-    store = open_store_from_env(env)
-    try:
-        return served(store, "fv:_", now + timedelta(minutes=10))
-    finally:
-        store.close()
+    return served_from_env(env, "fv:_", now)
 
 
 def test_a_push_spreads_over_every_primary_and_equals_a_single_redis_push(
