@@ -40,7 +40,7 @@ from redis.crc import key_slot
 from redis.retry import Retry
 
 from fsync.errors import FsyncError, InfraUnavailable
-from fsync.online.stores.base import Batch, LeaseLost
+from fsync.online.stores.base import Batch, Lease, LeaseLost
 from fsync.online.stores.redis import (
     _ACQUIRE,
     _DELETE_STALE_BODY,
@@ -219,15 +219,13 @@ class RedisClusterStore(RedisStore):
         return groups
 
     # -- leases and fences ---------------------------------------------------------------------------------
-    def _fenced(self, view: str, got: Any) -> Any:
-        """After a lease script: on success, remember the epoch and fence every primary."""
-        if int(got[0]) != 1:
-            return got
-        epoch, token = int(got[-1]), self._fences[view]
-        self._epochs[view] = epoch
+    def _fence_primaries(self, view: str, token: str, epoch: int) -> None:
+        """After taking the lease (at `epoch`): fence the view on every primary, unless a later epoch (a push
+        that took the lease since) already did; from then on this store's writes of the view are fenced."""
+        self._fences[view], self._epochs[view] = token, epoch
         value = f"{epoch} {token}"
         script = self._scripts["set_fence"]
-        for node in list(self._map_nodes()):
+        for node in self._map_nodes():
             key = self.node_key(node, f"__fence:{view}")
             ok = self._call("fence the lease", lambda key=key: script(keys=[key], args=[epoch, value]))
             if int(ok) != 1:
@@ -236,34 +234,31 @@ class RedisClusterStore(RedisStore):
                     f"another push took the lease on {view} in {self.describe()} while this one was fencing"
                     " it; nothing was written: push again."
                 )
-        return got
 
     def _map_nodes(self) -> list[str]:
         self._map()
         return list(self._nodes)
 
-    def acquire_lease(self, view: str, token: str, holder: dict[str, Any], ttl_s: float) -> Any:
+    def acquire_lease(self, view: str, token: str, holder: dict[str, Any], ttl_s: float) -> Lease | None:
         script = self._scripts["acquire"]
         args = [token, int(ttl_s * 1000), json.dumps(holder, sort_keys=True)]
         keys = [self._lease_key(view), self.meta_key("__epochs")]
         got = self._call("take the lease", lambda: script(keys=keys, args=args))
         if int(got[0]) == 1:
-            self._fences[view] = token
-            self._fenced(view, got)
+            self._fence_primaries(view, token, int(got[-1]))
             return None
         return self._lease(view, str(got[1]), int(got[2]))
 
     def take_over_lease(
-        self, view: str, stale: Any, token: str, holder: dict[str, Any], ttl_s: float
+        self, view: str, stale: Lease, token: str, holder: dict[str, Any], ttl_s: float
     ) -> bool:
         script = self._scripts["take_over"]
         args = [stale.token, token, int(ttl_s * 1000), json.dumps(holder, sort_keys=True)]
         keys = [self._lease_key(view), self.meta_key("__epochs")]
         got = self._call("take over the lease", lambda: script(keys=keys, args=args))
-        if not isinstance(got, list):
+        if not isinstance(got, list):  # 0: the stale holder is no longer the holder
             return False
-        self._fences[view] = token
-        self._fenced(view, got)
+        self._fence_primaries(view, token, int(got[-1]))
         return True
 
     def release_lease(self, view: str, token: str) -> None:
