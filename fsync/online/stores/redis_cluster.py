@@ -99,6 +99,13 @@ _CLUSTER_RETRYABLE = (
 _NON_LOCAL = ("non local key", "do not hash to the same slot", "CLUSTERDOWN", "MOVED", "ASK", "TRYAGAIN")
 
 
+def entity_slots(prefix: str, entities: Sequence[str]) -> list[int]:
+    """The cluster slot of each key `prefix` + entity: the CRC16 of the prefix is computed once and continued
+    over each entity (an entity with a `{` is hashed by Redis' hash-tag rule; the prefix never has one)."""
+    crc, start, mask = binascii.crc_hqx, binascii.crc_hqx(prefix.encode(), 0), SLOTS - 1
+    return [key_slot((prefix + e).encode()) if "{" in e else crc(e.encode(), start) & mask for e in entities]
+
+
 @functools.lru_cache(maxsize=SLOTS)
 def slot_tag(slot: int) -> str:
     """The shortest decimal text whose CRC16 puts a `{tag}` key on `slot`."""
@@ -210,12 +217,15 @@ class RedisClusterStore(RedisStore):
     def meta_key(self, name: str) -> str:
         return f"{{{self.prefix}}}:{name}"
 
-    def _group(self, keys: Sequence[str]) -> dict[str, list[int]]:
-        """Node name -> the positions of the keys it owns, in order."""
+    def _group(self, prefix: str, entities: Sequence[str]) -> dict[str, list[int]]:
+        """Node name -> the positions of the entities (keys `prefix` + entity) it owns, in order."""
         owners = self._map()
+        nodes = [owners[slot] for slot in entity_slots(prefix, entities)]
+        if len(set(nodes)) == 1:
+            return {nodes[0]: list(range(len(nodes)))} if nodes else {}
         groups: dict[str, list[int]] = {}
-        for i, key in enumerate(keys):
-            groups.setdefault(owners[key_slot(key.encode())], []).append(i)
+        for i, node in enumerate(nodes):
+            groups.setdefault(node, []).append(i)
         return groups
 
     # -- leases and fences ---------------------------------------------------------------------------------
@@ -275,7 +285,7 @@ class RedisClusterStore(RedisStore):
         if not batch.entities:
             return
         prefix = self.view_prefix(view)
-        groups = self._group([prefix + e for e in batch.entities])
+        groups = self._group(prefix, batch.entities)
         for node, positions in groups.items():
             part = batch if len(groups) == 1 else _select(batch, positions)
             payload = self._write_payload(view, part, expire_offset_ms)
@@ -340,7 +350,7 @@ class RedisClusterStore(RedisStore):
     def _write_now(self, view: str, batch: Batch, expire_offset_ms: int) -> None:
         """Write a batch synchronously, one script call per node (a retry after a failure)."""
         prefix = self.view_prefix(view)
-        groups = self._group([prefix + e for e in batch.entities])
+        groups = self._group(prefix, batch.entities)
         for node, positions in groups.items():
             part = batch if len(groups) == 1 else _select(batch, positions)
             payload = self._write_payload(view, part, expire_offset_ms)
