@@ -118,7 +118,11 @@ class LocalCluster:
 def start_cluster(workdir: Path, primaries: int = 3, replicas: int = 0) -> LocalCluster:
     """A new cluster: `primaries` primaries, each with `replicas` replicas."""
     count = primaries * (1 + replicas)
-    made = [ClusterNode(free_port(), free_port(), workdir / f"node{i}") for i in range(count)]
+    ports: list[int] = []
+    while len(ports) < 2 * count:  # a client port and a bus port per node, all distinct
+        if (port := free_port()) not in ports:
+            ports.append(port)
+    made = [ClusterNode(ports[2 * i], ports[2 * i + 1], workdir / f"node{i}") for i in range(count)]
     cluster = LocalCluster(made[:primaries], made[primaries:])
     try:
         for node in made:
