@@ -38,13 +38,17 @@ MAX_RULES = 3
 class Rule:
     name: str
     description: str
-    canonical_macro: bool  # recomputed with the canonical macros and a changed argument (else hand-rolled SQL)
+    canonical_macro: (
+        bool  # recomputed with the canonical macros and a changed argument (else hand-rolled SQL)
+    )
 
 
 RULES: tuple[Rule, ...] = (
     Rule("end_inclusive", "window end inclusive: (t - W, t] instead of [t - W, t)", True),
     Rule("local_time_zone", "local time zone: the timestamp is a wall time of the local zone, not UTC", True),
-    Rule("no_dedup", "line items counted as delivered: every version of an order line counts (no dedup)", True),
+    Rule(
+        "no_dedup", "line items counted as delivered: every version of an order line counts (no dedup)", True
+    ),
     Rule("final_data", "today's data instead of the data known at the time (as_known_at ignored)", True),
     Rule("null_counted", "NULLs counted: count(column) counted as count(*)", True),
     Rule("calendar_month", "calendar month to date instead of the rolling window (hand-rolled SQL)", False),
@@ -97,8 +101,9 @@ def resolve_feature(manifest: Manifest, text: str) -> tuple[FeatureViewSpec, str
     return view, feature
 
 
-def resolve_legacy(manifest: Manifest, reader: Reader, request: AuditRequest, view: FeatureViewSpec,
-                   feature: str) -> tuple[Legacy, dict[str, str]]:
+def resolve_legacy(
+    manifest: Manifest, reader: Reader, request: AuditRequest, view: FeatureViewSpec, feature: str
+) -> tuple[Legacy, dict[str, str]]:
     """The legacy relation (a model or seed name, or schema.table) and its columns, or a one-line user error."""
     text = request.legacy
     nodes = [n for n in manifest.graph.nodes.values() if n.kind in ("model", "seed", "source")]
@@ -139,40 +144,79 @@ def _fstore_names(raw_code: str) -> list[str]:
     return sorted(set(re.findall(r"\bfstore\.([A-Za-z_]\w*)", raw_code)) - {"rolling_agg"})
 
 
-def audit_template(raw_code: str, view: FeatureViewSpec, feature: str, legacy: Legacy,
-                   variants: list[tuple[str, ...]]) -> str:
-    """One query: every legacy row, its value, and the recomputed canonical value per variant (`v0`, `v1`...)."""
+def all_variants() -> list[tuple[str, ...]]:
+    """Every rule set the search may try: the canonical rules (), then one, two and three alternative rules."""
+    out: list[tuple[str, ...]] = [()]
+    frontier: list[tuple[str, ...]] = [()]
+    for _ in range(MAX_RULES):
+        frontier = sorted(
+            {c for base in frontier for c in _candidates(base)},
+            key=lambda r: [RULE_NAMES.index(n) for n in r],
+        )
+        out += frontier
+    return out
+
+
+def _marker(i: int | str) -> str:
+    return f"/*fsync-audit-variant {i}*/"
+
+
+def variants_template(
+    raw_code: str, view: FeatureViewSpec, feature: str, variants: list[tuple[str, ...]]
+) -> str:
+    """One template rendering, per variant, the join of the legacy rows `l` to the canonical model re-rendered
+    under the variant's rules, each after its marker: fsync assembles the queries from these pieces, so one
+    `dbt compile` serves the whole search."""
     shadow = ", ".join(
         [f"'{n}': _audit_fstore.{n}" for n in _fstore_names(raw_code)]
         + ["'rolling_agg': _audit_fstore._audit_rolling_agg"]
     )
-    keys = [f"{quote(lk)} as _audit_k{i}" for i, lk in enumerate(legacy.keys)]
-    parts = [
-        "{%- set _audit_fstore = fstore -%}",
-        "{%- set _audit_state = var('fstore_audit') -%}",
-        "{%- set fstore = {" + shadow + "} -%}",
-        "select l.*",
-    ]
-    parts += [f", v{i}._audit_value as v{i}" for i in range(len(variants))]
-    parts.append(
-        f"from (select {', '.join(keys)}, {quote(legacy.timestamp)} as _audit_ts,"
-        f" {quote(legacy.value)} as _audit_legacy from {legacy.relation}) as l"
-    )
-    for i, rules in enumerate(variants):
-        on = " and ".join(f"v{i}.{quote(k)} = l._audit_k{j}" for j, k in enumerate(view.entity_keys))
-        parts += [
-            "{%- do _audit_state.update({'rules': " + json.dumps(list(rules)) + "}) %}",
+    on = " and ".join(f"v{{{{ _audit_i }}}}.{quote(k)} = l._audit_k{j}" for j, k in enumerate(view.entity_keys))
+    return "\n".join(
+        [
+            "{%- set _audit_fstore = fstore -%}",
+            "{%- set _audit_state = var('fstore_audit') -%}",
+            "{%- set fstore = {" + shadow + "} -%}",
+            "{%- for rules in " + json.dumps([list(v) for v in variants]) + " %}{% set _audit_i = loop.index0 %}",
+            "{%- do _audit_state.update({'rules': rules}) %}",
+            _marker("{{ _audit_i }}"),
             f"left join (select {', '.join(quote(k) for k in view.entity_keys)}, {quote(view.timestamp)} as"
             f" _audit_t, {quote(feature)} as _audit_value from (",
             raw_code,
-            f") as m{i}) as v{i}",
-            f"  on {on} and v{i}._audit_t = {{{{ _audit_fstore._audit_point('l._audit_ts') }}}}",
+            ") as m{{ _audit_i }}) as v{{ _audit_i }}",
+            f"  on {on} and v{{{{ _audit_i }}}}._audit_t = {{{{ _audit_fstore._audit_point('l._audit_ts') }}}}",
+            "{%- endfor %}",
+            _marker(len(variants)),
         ]
-    return "\n".join(parts)
+    )
 
 
-def compile_cached(template: str, dbt_vars: dict[str, Any], manifest: Manifest, ctx: CompileContext,
-                   warehouse_kind: str) -> str:
+def split_variants(compiled: str, n: int) -> list[str]:
+    pieces = []
+    for i in range(n):
+        start = compiled.index(_marker(i)) + len(_marker(i))
+        pieces.append(compiled[start : compiled.index(_marker(i + 1))])
+    return pieces
+
+
+def audit_query(legacy: Legacy, joins: list[tuple[int, str]]) -> str:
+    """Every legacy row, its value, and the recomputed canonical value of each variant piece (`v<i>`)."""
+    keys = [f"{quote(lk)} as _audit_k{i}" for i, lk in enumerate(legacy.keys)]
+    select = "select l.*" + "".join(f", v{i}._audit_value as v{i}" for i, _ in joins)
+    source = (
+        f"from (select {', '.join(keys)}, {quote(legacy.timestamp)} as _audit_ts,"
+        f" {quote(legacy.value)} as _audit_legacy from {legacy.relation}) as l"
+    )
+    # The same row order in every query of an audit: rows equal in all of these are equal in every variant too.
+    order = "order by " + ", ".join(
+        [*(f"l._audit_k{i}" for i in range(len(keys))), "l._audit_ts", "l._audit_legacy"]
+    )
+    return "\n".join([select, source, *(piece for _, piece in joins), order])
+
+
+def compile_cached(
+    template: str, dbt_vars: dict[str, Any], manifest: Manifest, ctx: CompileContext, warehouse_kind: str
+) -> str:
     identity = json.dumps([template, dbt_vars, ctx.target, manifest.generated_at, warehouse_kind])
     key = hashlib.sha256(identity.encode()).hexdigest()[:32]
     path = ctx.cache_dir / f"audit-{key}.sql"
@@ -254,11 +298,16 @@ def _candidates(base: tuple[str, ...]) -> list[tuple[str, ...]]:
 class Auditor:
     """Runs the variant queries (compile once per template, cached) and scores them against the legacy rows."""
 
-    def __init__(self, manifest: Manifest, ctx: CompileContext, open_reader: Any, warehouse_kind: str,
-                 request: AuditRequest) -> None:
+    def __init__(
+        self,
+        manifest: Manifest,
+        ctx: CompileContext,
+        open_reader: Any,
+        warehouse_kind: str,
+        request: AuditRequest,
+    ) -> None:
         self.manifest, self.ctx, self.open_reader = manifest, ctx, open_reader
         self.kind, self.request = warehouse_kind, request
-        self.compiles = 0
 
     def run(self) -> dict[str, Any]:
         request = self.request
@@ -277,11 +326,15 @@ class Auditor:
             "time_zone": request.time_zone,
         }
         scored: dict[tuple[str, ...], dict[str, Any]] = {}
+        variants = all_variants()
+        template = variants_template(raw, view, feature, variants)
+        pieces = split_variants(
+            compile_cached(template, {"fstore_audit": state}, self.manifest, self.ctx, self.kind),
+            len(variants),
+        )
 
-        def evaluate(variants: list[tuple[str, ...]]) -> list[tuple[Any, ...]]:
-            template = audit_template(raw, view, feature, legacy, variants)
-            sql = compile_cached(template, {"fstore_audit": state}, self.manifest, self.ctx, self.kind)
-            self.compiles += 1
+        def evaluate(chosen: list[tuple[str, ...]]) -> list[tuple[Any, ...]]:
+            sql = audit_query(legacy, [(variants.index(c), pieces[variants.index(c)]) for c in chosen])
             reader = self.open_reader()
             try:
                 return [row for batch in reader.stream(sql, [], 50_000) for row in batch]
@@ -294,8 +347,11 @@ class Auditor:
         points = [(r[:n_keys], r[n_keys]) for r in rows]
         legacy_values = [_number(r[n_keys + 1]) for r in rows]
         canonical = [_number(r[n_keys + 2]) for r in rows]
-        differing = [i for i, (a, b) in enumerate(zip(legacy_values, canonical, strict=True))
-                     if not _same(a, b, request.tolerance)]
+        differing = [
+            i
+            for i, (a, b) in enumerate(zip(legacy_values, canonical, strict=True))
+            if not _same(a, b, request.tolerance)
+        ]
 
         def score(rules: tuple[str, ...], values: list[float | None]) -> None:
             tol = request.tolerance
@@ -320,7 +376,7 @@ class Auditor:
                 break
             grown = evaluate(candidates)
             for j, rules in enumerate(candidates):
-                score(rules, [_number(r[n_keys + 3 + j]) for r in grown])
+                score(rules, [_number(r[n_keys + 2 + j]) for r in grown])
             top = max((scored[c] for c in candidates), key=lambda s: s["match_rate"])
             if top["match_rate"] <= best["match_rate"]:
                 break
@@ -328,9 +384,18 @@ class Auditor:
 
         return self._report(view, feature, legacy, points, legacy_values, canonical, differing, scored, best)
 
-    def _report(self, view: FeatureViewSpec, feature: str, legacy: Legacy, points: list[Any],
-                legacy_values: list[float | None], canonical: list[float | None], differing: list[int],
-                scored: dict[tuple[str, ...], dict[str, Any]], best: dict[str, Any]) -> dict[str, Any]:
+    def _report(
+        self,
+        view: FeatureViewSpec,
+        feature: str,
+        legacy: Legacy,
+        points: list[Any],
+        legacy_values: list[float | None],
+        canonical: list[float | None],
+        differing: list[int],
+        scored: dict[tuple[str, ...], dict[str, Any]],
+        best: dict[str, Any],
+    ) -> dict[str, Any]:
         request = self.request
         total = len(points)
         match_rate = (total - len(differing)) / total if total else 1.0
@@ -338,21 +403,29 @@ class Auditor:
         cv = [v for v in canonical if v is not None]
         worst = sorted(
             differing,
-            key=lambda i: -(abs((legacy_values[i] or 0.0) - (canonical[i] or 0.0))
-                            + (1e18 if (legacy_values[i] is None) != (canonical[i] is None) else 0.0)),
+            key=lambda i: (
+                -(
+                    abs((legacy_values[i] or 0.0) - (canonical[i] or 0.0))
+                    + (1e18 if (legacy_values[i] is None) != (canonical[i] is None) else 0.0)
+                )
+            ),
         )[: request.top]
         by_name = {r.name: r for r in RULES}
         rules_report = []
         for r in RULES:
             s = scored[(r.name,)]
-            rules_report.append({
-                "rule": r.name,
-                "description": r.description,
-                "recomputed_with": "canonical macros" if r.canonical_macro else "hand-rolled SQL (not canonical)",
-                "match_rate": s["match_rate"],
-                "explained": s["explained"],
-                "no_effect": s["changed_rows"] == 0,
-            })
+            rules_report.append(
+                {
+                    "rule": r.name,
+                    "description": r.description,
+                    "recomputed_with": "canonical macros"
+                    if r.canonical_macro
+                    else "hand-rolled SQL (not canonical)",
+                    "match_rate": s["match_rate"],
+                    "explained": s["explained"],
+                    "no_effect": s["changed_rows"] == 0,
+                }
+            )
         matches = match_rate >= request.threshold
         cause: dict[str, Any] | None = None
         if differing:
@@ -387,7 +460,8 @@ class Auditor:
                     "timestamp": points[i][1],
                     "legacy": legacy_values[i],
                     "canonical": canonical[i],
-                    "difference": None if legacy_values[i] is None or canonical[i] is None
+                    "difference": None
+                    if legacy_values[i] is None or canonical[i] is None
                     else legacy_values[i] - canonical[i],
                 }
                 for i in worst
