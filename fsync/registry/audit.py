@@ -1,11 +1,12 @@
-"""Migration audits: a team's legacy feature table against the canonical feature at the same (entity, timestamp)
-points, and the rule that explains the difference (docs/audit.md).
+"""Migration audits: a team's legacy feature table against the canonical feature at the same
+(entity, timestamp) points, and the rule that explains the difference (docs/audit.md).
 
-The canonical value at a legacy point is the feature view's own model evaluated at that point: fsync re-renders
-the model's SQL with `dbt compile --inline`, with `fstore.rolling_agg` replaced by `fstore._audit_rolling_agg`
-(the same macro, its spine the legacy points), once per variant. A variant is a set of alternative rules; each
-rule changes one argument of the canonical macros (only `calendar_month`, which is not a duration, is hand-rolled
-SQL, and says so). The compiled SQL is cached per template under the target path like training sets.
+The canonical value at a legacy point is the feature view's own model evaluated at that point: fsync
+re-renders the model's SQL with `dbt compile --inline`, `fstore.rolling_agg` replaced by
+`fstore._audit_rolling_agg` (the same macro, its spine the legacy points), once per variant. A variant is a
+set of alternative rules; each rule changes one argument of the canonical macros (only `calendar_month`, not
+a duration, is hand-rolled SQL, and says so). One compile renders every variant; its SQL is cached under the
+target path like training sets.
 
 Classification is a greedy search: every single rule first, then the best set grown by one rule while that
 reproduces more legacy rows, at most three rules.
@@ -104,7 +105,8 @@ def resolve_feature(manifest: Manifest, text: str) -> tuple[FeatureViewSpec, str
 def resolve_legacy(
     manifest: Manifest, reader: Reader, request: AuditRequest, view: FeatureViewSpec, feature: str
 ) -> tuple[Legacy, dict[str, str]]:
-    """The legacy relation (a model or seed name, or schema.table) and its columns, or a one-line user error."""
+    """The legacy relation (a model or seed name, or schema.table) and its columns, or a one-line user
+    error."""
     text = request.legacy
     nodes = [n for n in manifest.graph.nodes.values() if n.kind in ("model", "seed", "source")]
     node = next((n for n in nodes if n.name == text and n.schema and n.alias), None)
@@ -118,8 +120,8 @@ def resolve_legacy(
     if not columns:
         known = sorted({n.name for n in nodes})
         raise FsyncError(
-            f"--legacy {text!r}: no such relation in the warehouse (looked for {schema}.{table}); name a built"
-            f" model or seed, or schema.table.{did_you_mean(text, known)}"
+            f"--legacy {text!r}: no such relation in the warehouse (looked for {schema}.{table}); name a"
+            f" built model or seed, or schema.table.{did_you_mean(text, known)}"
         )
     names = list(columns)
     keys = request.keys or view.entity_keys
@@ -145,7 +147,7 @@ def _fstore_names(raw_code: str) -> list[str]:
 
 
 def all_variants() -> list[tuple[str, ...]]:
-    """Every rule set the search may try: the canonical rules (), then one, two and three alternative rules."""
+    """Every rule set the search may try: the canonical one (), then one, two and three alternative rules."""
     out: list[tuple[str, ...]] = [()]
     frontier: list[tuple[str, ...]] = [()]
     for _ in range(MAX_RULES):
@@ -171,20 +173,25 @@ def variants_template(
         [f"'{n}': _audit_fstore.{n}" for n in _fstore_names(raw_code)]
         + ["'rolling_agg': _audit_fstore._audit_rolling_agg"]
     )
-    on = " and ".join(f"v{{{{ _audit_i }}}}.{quote(k)} = l._audit_k{j}" for j, k in enumerate(view.entity_keys))
+    point = "{{ _audit_fstore._audit_point('l._audit_ts') }}"
+    on = " and ".join(
+        f"v{{{{ _audit_i }}}}.{quote(k)} = l._audit_k{j}" for j, k in enumerate(view.entity_keys)
+    )
     return "\n".join(
         [
             "{%- set _audit_fstore = fstore -%}",
             "{%- set _audit_state = var('fstore_audit') -%}",
             "{%- set fstore = {" + shadow + "} -%}",
-            "{%- for rules in " + json.dumps([list(v) for v in variants]) + " %}{% set _audit_i = loop.index0 %}",
+            "{%- for rules in "
+            + json.dumps([list(v) for v in variants])
+            + " %}{% set _audit_i = loop.index0 %}",
             "{%- do _audit_state.update({'rules': rules}) %}",
             _marker("{{ _audit_i }}"),
             f"left join (select {', '.join(quote(k) for k in view.entity_keys)}, {quote(view.timestamp)} as"
             f" _audit_t, {quote(feature)} as _audit_value from (",
             raw_code,
             ") as m{{ _audit_i }}) as v{{ _audit_i }}",
-            f"  on {on} and v{{{{ _audit_i }}}}._audit_t = {{{{ _audit_fstore._audit_point('l._audit_ts') }}}}",
+            f"  on {on} and v{{{{ _audit_i }}}}._audit_t = {point}",
             "{%- endfor %}",
             _marker(len(variants)),
         ]
@@ -207,7 +214,7 @@ def audit_query(legacy: Legacy, joins: list[tuple[int, str]]) -> str:
         f"from (select {', '.join(keys)}, {quote(legacy.timestamp)} as _audit_ts,"
         f" {quote(legacy.value)} as _audit_legacy from {legacy.relation}) as l"
     )
-    # The same row order in every query of an audit: rows equal in all of these are equal in every variant too.
+    # The same row order in every query of an audit: rows equal in all these are equal in every variant too.
     order = "order by " + ", ".join(
         [*(f"l._audit_k{i}" for i in range(len(keys))), "l._audit_ts", "l._audit_legacy"]
     )
@@ -261,8 +268,8 @@ def _quantiles(values: list[float], qs: tuple[float, ...]) -> dict[str, float | 
 
 
 def psi(expected: list[float], actual: list[float], bins: int = 10) -> float | None:
-    """Population stability index of `actual` against `expected`, on `expected`'s decile edges (distinct edges;
-    a share of 0 counts as 0.0001)."""
+    """Population stability index of `actual` against `expected`, on `expected`'s distinct decile edges (a
+    share of 0 counts as 0.0001)."""
     if not expected or not actual:
         return None
     s = sorted(expected)
@@ -296,7 +303,7 @@ def _candidates(base: tuple[str, ...]) -> list[tuple[str, ...]]:
 
 
 class Auditor:
-    """Runs the variant queries (compile once per template, cached) and scores them against the legacy rows."""
+    """Runs the variant queries (one cached compile) and scores them against the legacy rows."""
 
     def __init__(
         self,

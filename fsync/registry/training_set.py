@@ -204,7 +204,7 @@ def compile_inline(
     profiles_dir: str | None,
     dbt_vars: dict[str, Any] | None = None,
 ) -> str:
-    """`dbt compile --inline` of a template, in its own target/log dirs (the project's target/ stays as is)."""
+    """`dbt compile --inline` of a template in its own target/log dirs (the project's target/ stays as is)."""
     with tempfile.TemporaryDirectory(prefix="fsync-ts-") as tmp:
         cmd = [
             dbt_executable(),
