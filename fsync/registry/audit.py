@@ -343,6 +343,8 @@ class Auditor:
         def evaluate(chosen: list[tuple[str, ...]]) -> list[tuple[Any, ...]]:
             sql = audit_query(legacy, [(variants.index(c), pieces[variants.index(c)]) for c in chosen])
             reader = self.open_reader()
+            if reader.param == "%s":  # psycopg2 formats the SQL even without parameters
+                sql = sql.replace("%", "%%")
             try:
                 return [row for batch in reader.stream(sql, [], 50_000) for row in batch]
             finally:
