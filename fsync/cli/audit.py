@@ -50,10 +50,13 @@ def _print(report: dict[str, Any]) -> None:
             )
     click.echo("each rule alone: match rate, share of the differing rows it explains")
     for r in report["rules"]:
-        effect = "  (no effect at these rows)" if r["no_effect"] else ""
+        notes = ([] if r["recomputed_with"] == "canonical macros" else [r["recomputed_with"]]) + (
+            ["no effect at these rows"] if r["no_effect"] else []
+        )
+        note = f" ({'; '.join(notes)})" if notes else ""
         click.echo(
             f"  {r['rule']:<18} {_pct(r['match_rate']):>7} {_pct(r['explained']):>7}  {r['description']}"
-            f" [{r['recomputed_with']}]{effect}"
+            + note
         )
     cause = report["likely_cause"]
     if cause is None:

@@ -52,7 +52,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("final_data", "today's data instead of the data known at the time (as_known_at ignored)", True),
     Rule("null_counted", "NULLs counted: count(column) counted as count(*)", True),
-    Rule("calendar_month", "calendar month to date instead of the rolling window (hand-rolled SQL)", False),
+    Rule("calendar_month", "calendar month to date instead of the rolling window", False),
     Rule("wall_clock_anchor", "computed at the midnight before the timestamp (a nightly cache)", True),
 )
 RULE_NAMES = tuple(r.name for r in RULES)
@@ -429,7 +429,7 @@ class Auditor:
                     "description": r.description,
                     "recomputed_with": "canonical macros"
                     if r.canonical_macro
-                    else "hand-rolled SQL (not canonical)",
+                    else "hand-rolled SQL, not canonical",
                     "match_rate": s["match_rate"],
                     "explained": s["explained"],
                     "no_effect": s["changed_rows"] == 0,

@@ -79,7 +79,7 @@ def test_team_c_calendar_month_cached_at_midnight_diverges(duckdb_demo: DemoBuil
     cause = report["likely_cause"]
     assert cause["rules"] == ["calendar_month", "wall_clock_anchor"]
     assert cause["explained"] == 1.0 and cause["unexplained_rows"] == 0
-    assert rule(report, "calendar_month")["recomputed_with"] == "hand-rolled SQL (not canonical)"
+    assert rule(report, "calendar_month")["recomputed_with"] == "hand-rolled SQL, not canonical"
     assert rule(report, "wall_clock_anchor")["recomputed_with"] == "canonical macros"
 
 
