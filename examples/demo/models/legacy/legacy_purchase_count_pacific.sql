@@ -10,7 +10,11 @@ with days as (
 line_items as (
   select
     user_id,
-    (ordered_at at time zone 'UTC') at time zone 'America/Los_Angeles' as ordered_at_pacific
+    {% if target.type == 'spark' -%}
+    cast(from_utc_timestamp(ordered_at, 'America/Los_Angeles') as timestamp_ntz)
+    {%- else -%}
+    (ordered_at at time zone 'UTC') at time zone 'America/Los_Angeles'
+    {%- endif %} as ordered_at_pacific
   from {{ ref('stg_purchase_versions') }}
   where not coalesce(cast(returned_at as date) = cast(ordered_at as date), false)
 )
@@ -22,6 +26,6 @@ select
 from days as d
 left join line_items as l
   on l.user_id = d.user_id
-  and l.ordered_at_pacific >= {{ dbt.dateadd('day', -30, 'd.pacific_day') }}
+  and l.ordered_at_pacific >= d.pacific_day - interval '30 days'
   and l.ordered_at_pacific < d.pacific_day
 group by d.user_id, d.pacific_day

@@ -20,6 +20,6 @@ select
 from days as d
 left join lines as l
   on l.user_id = d.user_id
-  and l.ordered_at >= {{ dbt.dateadd('day', -30, 'd.as_of') }}
+  and l.ordered_at >= d.as_of - interval '30 days'
   and l.ordered_at < d.as_of
 group by d.user_id, d.as_of
