@@ -50,8 +50,9 @@
     {{ return(fstore._audit_calendar_month(points, events, entity_keys, aggs, windows, spine_timestamp,
                                            event_timestamp, known)) }}
   {%- endif -%}
+  {#- any further argument of rolling_agg (kwargs) goes through unchanged -#}
   {{ return(fstore.rolling_agg(points, events, entity_keys, aggs, windows, spine_timestamp, event_timestamp,
-                               none, known)) }}
+                               none, known, **kwargs)) }}
 {% endmacro %}
 
 
