@@ -194,12 +194,23 @@ def dbt_executable() -> str:
 
 def compile_sql(request: Request, project_dir: Path, dbt_target: str | None, profiles_dir: str | None) -> str:
     """Compile the join with the real dbt, in its own target/log dirs (the project's target/ stays as is)."""
+    return compile_inline(request.jinja(), project_dir, dbt_target, profiles_dir)
+
+
+def compile_inline(
+    jinja: str,
+    project_dir: Path,
+    dbt_target: str | None,
+    profiles_dir: str | None,
+    dbt_vars: dict[str, Any] | None = None,
+) -> str:
+    """`dbt compile --inline` of a template in its own target/log dirs (the project's target/ stays as is)."""
     with tempfile.TemporaryDirectory(prefix="fsync-ts-") as tmp:
         cmd = [
             dbt_executable(),
             "compile",
             "--inline",
-            request.jinja(),
+            jinja,
             "--output",
             "json",
             "--quiet",
@@ -215,6 +226,8 @@ def compile_sql(request: Request, project_dir: Path, dbt_target: str | None, pro
             cmd += ["--target", dbt_target]
         if profiles_dir:
             cmd += ["--profiles-dir", profiles_dir]
+        if dbt_vars:
+            cmd += ["--vars", json.dumps(dbt_vars)]
         proc = subprocess.run(cmd, cwd=project_dir, capture_output=True, text=True)
     if proc.returncode != 0:
         text = (proc.stdout + proc.stderr).strip()
