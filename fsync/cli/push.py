@@ -91,6 +91,8 @@ def push_cmd(
                 )
             else:
                 click.echo(f"  {v.view}: {v.status.upper()} - {v.message}")
+        for warning in (w for v in summary.views for w in v.warnings):
+            click.echo(f"fsync: WARNING: {warning}", err=True)
     return summary.exit_code
 
 

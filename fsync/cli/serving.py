@@ -16,7 +16,8 @@ from fsync.serving import FeatureStore
 from fsync.serving.export import DEFAULT_TABLE, Destination, ParquetDestination, WarehouseDestination, export
 
 
-def _feature_store(flags: dict[str, Any]) -> FeatureStore:
+def feature_store(flags: dict[str, Any]) -> FeatureStore:
+    """The SDK over the project the flags name (the settings of this run)."""
     run = invocation(flags)
     settings = {k: v for k, v in vars(run.settings).items() if k != "project_dir"}
     return FeatureStore(run.settings.project_dir, env={}, **settings)
@@ -44,7 +45,7 @@ def serve_cmd(host: str, port: int, reload_seconds: float | None, **flags: Any) 
         raise FsyncError(f"--port {port} is not a TCP port (0-65535).")
     if reload_seconds is not None and reload_seconds <= 0:
         raise FsyncError(f"--reload-manifest {reload_seconds} must be a positive number of seconds.")
-    fs = _feature_store(flags)
+    fs = feature_store(flags)
     fs.store.ping()  # an unreachable store is exit 3 now, not a 503 on every request
     for name, problem in sorted(fs.services.problems.items()):
         click.echo(f"fsync serve: warning: service {name} cannot be served: {problem}", err=True)
@@ -63,7 +64,7 @@ def serve_cmd(host: str, port: int, reload_seconds: float | None, **flags: Any) 
 @handle_errors
 def services_cmd(as_json: bool, **flags: Any) -> int:
     """The feature services: every training set, and exposures with meta.feature_service."""
-    fs = _feature_store(flags)
+    fs = feature_store(flags)
     services = [s.to_dict() for s in fs.list_services()]
     if as_json:
         echo_json({"services": services, "problems": fs.services.problems})

@@ -14,7 +14,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fsync.errors import CheckFailed, FsyncError, InfraUnavailable
@@ -28,6 +28,7 @@ from fsync.online.encoding import (
     entity_key,
     type_family,
 )
+from fsync.online.freshness import push_warnings
 from fsync.online.latest import Bookkeeping, LatestRowsQuery, Window
 from fsync.online.lease import Heartbeat, LeaseBusy, acquire
 from fsync.online.stores.base import LAYOUT, META, Batch, LeaseLost, OnlineStore
@@ -64,6 +65,7 @@ class ViewResult:
     exit_code: int = 0
     reason: str | None = None  # why a full push (first push, --full-refresh, schema change, ...)
     evicted_keys: int = 0  # keys Redis evicted while this view was pushed (any prefix)
+    warnings: list[str] = field(default_factory=list)  # freshness: 0 entities written, SLA already breached
 
 
 @dataclass
@@ -82,7 +84,7 @@ class PushSummary:
             "as_of": self.as_of,
             "store": self.store,
             "exit_code": self.exit_code,
-            "warnings": self.warnings,
+            "warnings": [*self.warnings, *(w for v in self.views for w in v.warnings)],
             "views": [asdict(v) for v in self.views],
         }
 
@@ -192,6 +194,7 @@ class Plan:
     window: Window
     total: int
     created_max: datetime | None
+    newest_ts: datetime | None  # the greatest feature_ts <= as_of among the candidates (alive or not)
 
 
 def _full_reason(
@@ -261,7 +264,7 @@ def plan_view(view: FeatureViewSpec, reader: Reader, store: OnlineStore, opts: P
             f"; example row: {_example(view, null_row)}. Nothing of {view.label} was written."
         )
     staged = reader.stage(*q.candidates(window))
-    total, n_dup, created_max = reader.one(*q.checks(staged, window)) or (0, 0, None)
+    total, n_dup, created_max, newest_ts = reader.one(*q.checks(staged, window)) or (0, 0, None, None)
     if n_dup:
         dup = reader.one(*q.duplicate_example(staged))
         raise FsyncError(
@@ -282,6 +285,7 @@ def plan_view(view: FeatureViewSpec, reader: Reader, store: OnlineStore, opts: P
         window=window,
         total=int(total),
         created_max=created_max,
+        newest_ts=newest_ts,
     )
 
 
@@ -354,6 +358,7 @@ def push_view(
             rows=plan.total,
             reason=plan.reason,
             seconds=round(time.perf_counter() - started, 3),
+            warnings=push_warnings(view, opts.as_of, _newest(plan), plan.total, plan.full),
         )
     token = acquire(store, view, opts.lease_ttl_s, opts.lease_wait_s)
     beat = Heartbeat(store, view.store_id, token, opts.lease_ttl_s)
@@ -412,6 +417,7 @@ def _push_leased(
         filter(None, [plan.created_max.isoformat() if plan.created_max else None, prev_created]), default=None
     )
     full_as_of = opts.as_of.isoformat() if plan.full else (watermark or {}).get("full_as_of")
+    newest = _newest(plan)
     store.set_watermark(
         view.store_id,
         {
@@ -424,8 +430,11 @@ def _push_leased(
             "fields": plan.columns,
             "schema": plan.schema,
             "layout": LAYOUT,
+            "newest_ts": newest.isoformat() if newest else None,
+            "completed_at": datetime.now(UTC).replace(tzinfo=None).isoformat(),  # the wall clock
         },
     )
+    result.warnings = push_warnings(view, opts.as_of, newest, written, plan.full)
     if result.evicted_keys > 0:
         result.message = (
             f"warning: the store evicted {result.evicted_keys} keys (any prefix) during this push"
@@ -433,6 +442,14 @@ def _push_leased(
         )
     result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def _newest(plan: Plan) -> datetime | None:
+    """The greatest feature_ts <= as_of of the view: a full push saw every entity; an incremental one only
+    the changed ones, so the last push's newest counts too."""
+    previous = (plan.watermark or {}).get("newest_ts") if not plan.full else None
+    found = [ts for ts in (plan.newest_ts, datetime.fromisoformat(previous) if previous else None) if ts]
+    return max(found, default=None)
 
 
 def check_as_of(opts: PushOptions) -> None:

@@ -80,3 +80,9 @@
 {% macro _label_row_column(alias) %}{{ return(adapter.dispatch('_label_row_column', 'fstore')(alias)) }}{% endmacro %}
 {% macro default___label_row_column(alias) %}{% endmacro %}
 {% macro postgres___label_row_column(alias) %}, {{ alias }} as _fstore_label{% endmacro %}
+
+{#- The current instant as a naive UTC timestamp (the canonical type). -#}
+{% macro _current_timestamp_utc() %}{{ return(adapter.dispatch('_current_timestamp_utc', 'fstore')()) }}{% endmacro %}
+{% macro default___current_timestamp_utc() %}cast(current_timestamp at time zone 'UTC' as {{ fstore._timestamp_type() }}){% endmacro %}
+{#- Spark: current_timestamp() is TIMESTAMP_LTZ; convert_timezone makes the UTC wall clock a TIMESTAMP_NTZ. -#}
+{% macro spark___current_timestamp_utc() %}convert_timezone('UTC', current_timestamp()){% endmacro %}
