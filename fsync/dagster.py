@@ -61,10 +61,15 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator
 
 from fsync.errors import ExitCode, FsyncError
+from fsync.jsonvalue import dumps
 from fsync.manifest import FeatureViewSpec, load_manifest, parse_manifest
 from fsync.manifest.artifacts import load_json
+from fsync.monitoring.freshness import BREACH, INVALID, WARN, check_freshness
+from fsync.monitoring.skew import read_served_log, skew_report
 from fsync.online.publish import Published, publish, push_options
 from fsync.project import load_project
+from fsync.serving import FeatureStore
+from fsync.serving.export import DEFAULT_TABLE
 from fsync.settings import Settings, load_settings
 from fsync.timeutil import parse_as_of
 
@@ -83,12 +88,18 @@ class FsyncResource(ConfigurableResource):  # type: ignore[misc]
     sqlite_path: str | None = None
     key_prefix: str | None = None
     as_of: str | None = None  # the push's and the checks' "now" (ISO, UTC if naive); None: the wall clock
+    skew_log_dir: str | None = None  # `fsync skew --log-dir` (None: the warehouse table)
+    skew_table: str | None = None  # `fsync skew --table` (None: fsync_served_values)
     skew_since: str | None = None  # `fsync skew --since`
-    skew_threshold: float | None = None  # `fsync skew --threshold` (default: any mismatch fails)
+    skew_threshold: float = 0.0  # `fsync skew --threshold` (0: any mismatch fails)
+
+    def overrides(self) -> dict[str, str]:
+        """The settings this resource sets (the others: fsync.toml / FSYNC_* / the defaults)."""
+        names = ("target_path", "profiles_dir", "target", "store", "sqlite_path", "key_prefix")
+        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
 
     def settings(self) -> Settings:
-        names = ("project_dir", "target_path", "profiles_dir", "target", "store", "sqlite_path", "key_prefix")
-        return load_settings({name: getattr(self, name) for name in names})
+        return load_settings({"project_dir": self.project_dir, **self.overrides()})
 
     def push(self, views: Sequence[str], full_refresh: bool = False) -> Published:
         """`fsync push --select V...` at the resource's as-of."""
@@ -193,10 +204,8 @@ def _freshness_check(
         required_resource_keys={resource_key},
     )
     def freshness(context: AssetCheckExecutionContext) -> AssetCheckResult:
-        from fsync.monitoring.freshness import BREACH, INVALID, WARN, check_freshness
-
         fsync: FsyncResource = getattr(context.resources, resource_key)
-        report = check_freshness(fsync.project_dir, as_of=fsync.as_of, settings=fsync.settings())
+        report = check_freshness(fsync.project_dir, [view.label], fsync.as_of, **fsync.overrides())
         state = report.view(view.label)
         metadata = {k: _metadata_value(v) for k, v in state.to_dict().items()}
         if state.status in (BREACH, INVALID):
@@ -221,18 +230,30 @@ def _skew_check(
         required_resource_keys={resource_key},
     )
     def skew(context: AssetCheckExecutionContext) -> AssetCheckResult:
-        from fsync.monitoring.skew import check_skew
-
         fsync: FsyncResource = getattr(context.resources, resource_key)
-        report = check_skew(
-            fsync.project_dir,
-            since=fsync.skew_since,
-            threshold=fsync.skew_threshold,
-            views=[view.label],
-            settings=fsync.settings(),
-        )
-        metadata = {k: _metadata_value(v) for k, v in report.summary(view.label).items()}
-        return AssetCheckResult(passed=report.passed(view.label), metadata=metadata)
+        since = parse_as_of(fsync.skew_since) if fsync.skew_since else None
+        log_dir = Path(fsync.skew_log_dir) if fsync.skew_log_dir else None
+        with FeatureStore(fsync.project_dir, **fsync.overrides()) as fs:
+            try:
+                warehouse = None if log_dir is not None else fs.warehouse
+                source, records = read_served_log(
+                    warehouse, fsync.skew_table or DEFAULT_TABLE, log_dir, since, None
+                )
+            except FsyncError as exc:  # no exported log yet: nothing to compare, said so
+                return AssetCheckResult(
+                    passed=False, severity=AssetCheckSeverity.WARN, description=" ".join(str(exc).split())
+                )
+            mine = [r for r in records if (r.view, r.version) == (view.name, view.version)]
+            report = skew_report(fs, mine, source, since, None, fsync.skew_threshold)
+        failing = [f"{f.feature} ({f.mismatch_rate:.2%} mismatched)" for f in report.failing]
+        metadata = {
+            "source": source,
+            "rows": report.rows,
+            "threshold": report.threshold,
+            "features": MetadataValue.json(json.loads(dumps([f.to_dict() for f in report.features]))),
+        }
+        description = f"skew in {', '.join(failing)}" if failing else f"{report.rows} served reads match"
+        return AssetCheckResult(passed=not failing, metadata=metadata, description=description)
 
     return skew
 

@@ -12,6 +12,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import duckdb
 import pytest
 from dagster import (
     AssetCheckKey,
+    AssetCheckSeverity,
     AssetKey,
     AssetsDefinition,
     AssetSelection,
@@ -30,10 +32,12 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from fstore_testing.dbt import DEMO_DIR, dbt_executable
 from fstore_testing.demo import DemoBuild
 
+from fsync import FeatureStore
 from fsync.dagster import FsyncResource, fsync_assets
 from fsync.online.stores.redis import RedisStore
 
 AS_OF = "2024-12-01T12:00:00"
+LAST_DAY = datetime(2024, 12, 1, 12, 0)
 PUSHES = {
     "user_purchase_features@1": AssetKey(["fsync", "user_purchase_features_v1"]),
     "user_purchase_features@2": AssetKey(["fsync", "user_purchase_features_v2"]),
@@ -55,6 +59,12 @@ class DagsterDemo:
     target: Path
     prefix: str
     redis_url: str
+    fsync_config: dict[str, Any]
+
+    def configure(self, **changes: Any) -> None:
+        """The fsync resource with `changes` to its config."""
+        self.fsync_config.update(changes)
+        self.resources["fsync"] = FsyncResource(**self.fsync_config)
 
     def run(self, selection: AssetSelection, ok: bool = True) -> ExecuteInProcessResult:
         result = materialize(
@@ -98,14 +108,16 @@ def dagster_demo(
             project_dir=str(DEMO_DIR), profiles_dir=str(duckdb_demo.profiles_dir), target="duckdb",
             dbt_executable=str(dbt_executable()),
         ),
-        "fsync": FsyncResource(
-            project_dir=str(DEMO_DIR), target_path=str(target), profiles_dir=str(duckdb_demo.profiles_dir),
-            target="duckdb", store="redis", key_prefix=prefix, as_of=AS_OF,
-        ),
     }
+    fsync_config = {
+        "project_dir": str(DEMO_DIR), "target_path": str(target),
+        "profiles_dir": str(duckdb_demo.profiles_dir), "target": "duckdb", "store": "redis",
+        "key_prefix": prefix, "as_of": AS_OF,
+    }
+    resources["fsync"] = FsyncResource(**fsync_config)
     assets = [demo_dbt, *fsync_assets(target / "manifest.json")]
     with DagsterInstance.ephemeral() as instance:
-        yield DagsterDemo(assets, resources, instance, warehouse, target, prefix, redis_url)
+        yield DagsterDemo(assets, resources, instance, warehouse, target, prefix, redis_url, fsync_config)
 
 
 def _materialization_metadata(result: ExecuteInProcessResult, key: AssetKey) -> dict[str, Any]:
@@ -124,7 +136,7 @@ def test_push_assets_after_a_partial_dbt_run(dagster_demo: DagsterDemo) -> None:
     partial = [p for p in dagster_demo.target.iterdir() if p.is_dir() and (p / "run_results.json").exists()]
     assert len(partial) == 2  # the earlier build's directory and the partial run's
 
-    result = dagster_demo.run(AssetSelection.assets(*PUSHES.values()) - AssetSelection.checks_for_assets(*PUSHES.values()) | AssetSelection.checks(*[AssetCheckKey(k, "freshness_check") for k in PUSHES.values()]))  # TEMP
+    result = dagster_demo.run(AssetSelection.assets(*PUSHES.values()))
     store = RedisStore(dagster_demo.redis_url, prefix=dagster_demo.prefix)
     try:
         for label, key in PUSHES.items():
@@ -138,8 +150,12 @@ def test_push_assets_after_a_partial_dbt_run(dagster_demo: DagsterDemo) -> None:
     finally:
         store.close()
     checks = _check_results(result)
-    for key in PUSHES.values():  # pushed just now: within the 26h SLA of the wall clock
-        assert checks[(key, "freshness_check")] is True, checks
+    for key in PUSHES.values():
+        assert checks[(key, "freshness_check")] is True, checks  # pushed just now: within 26h of the clock
+        assert checks[(key, "fsync_freshness")] is True, checks  # newest feature_ts 12h before the as-of
+        assert checks[(key, "fsync_skew")] is False, checks  # no served-value log exported yet: a warning
+    [skew] = [e for e in result.get_asset_check_evaluations() if e.check_name == "fsync_skew"][:1]
+    assert skew.severity == AssetCheckSeverity.WARN and "no served-value log" in (skew.description or "")
 
 
 def test_a_failing_dbt_test_blocks_the_push(dagster_demo: DagsterDemo) -> None:
@@ -174,4 +190,59 @@ def test_a_stale_view_fails_the_freshness_check(dagster_demo: DagsterDemo) -> No
         (PUSHES["user_purchase_features@1"], "fsync_freshness"): True,
         (PUSHES["user_purchase_features@2"], "fsync_freshness"): True,
         (PUSHES["user_session_features"], "fsync_freshness"): False,
+    }
+
+
+def test_skew_checks_match_then_pinpoint_a_corrupted_view(
+    dagster_demo: DagsterDemo, duckdb_demo: DemoBuild, tmp_path: Path
+) -> None:
+    dagster_demo.run(AssetSelection.assets(*PUSHES.values()))
+    fsync_env = {
+        "FSYNC_STORE": "redis", "FSYNC_KEY_PREFIX": dagster_demo.prefix,
+        "FSYNC_REDIS_URL": dagster_demo.redis_url, "FSTORE_DUCKDB_PATH": str(dagster_demo.warehouse),
+    }
+    log_dir = tmp_path / "served-log"
+
+    def serve_and_export(users: list[int]) -> None:
+        with FeatureStore(DEMO_DIR, target_path=dagster_demo.target, **_store_settings(dagster_demo)) as fs:
+            for _ in range(3):
+                fs.get_online_features([{"user_id": u} for u in users], service="churn_model", now=LAST_DAY,
+                                       log=True)
+            fs.flush_log()
+        res = duckdb_demo.fsync("logs", "export", "--out", str(log_dir), target_path=dagster_demo.target,
+                                env=fsync_env)
+        assert res.exit_code == 0, res.output
+
+    serve_and_export([1150, 1151, 1152])
+    dagster_demo.configure(skew_log_dir=str(log_dir))
+    checks = [AssetCheckKey(key, "fsync_skew") for key in PUSHES.values()]
+    result = dagster_demo.run(AssetSelection.checks(*checks))
+    descriptions = [e.description for e in result.get_asset_check_evaluations()]
+    assert set(_check_results(result).values()) == {True}, descriptions
+
+    store = RedisStore(dagster_demo.redis_url, prefix=dagster_demo.prefix)  # behind fsync's back
+    try:
+        key = store.key("user_purchase_features:v2", "1151")
+        value = store.r.hget(key, "purchase_count_30d")
+        store.r.hset(key, "purchase_count_30d", f"i{int(value[1:]) + 7}")
+    finally:
+        store.close()
+    since = datetime.now(UTC).replace(tzinfo=None).isoformat()
+    serve_and_export([1151])
+    dagster_demo.configure(skew_since=since)
+    result = dagster_demo.run(AssetSelection.checks(*checks))
+    assert _check_results(result) == {
+        (PUSHES["user_purchase_features@1"], "fsync_skew"): True,
+        (PUSHES["user_purchase_features@2"], "fsync_skew"): False,
+        (PUSHES["user_session_features"], "fsync_skew"): True,
+    }
+    [failed] = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert "purchase_count_30d" in (failed.description or "")
+
+
+def _store_settings(demo: DagsterDemo) -> dict[str, str]:
+    config = demo.fsync_config
+    return {
+        "store": "redis", "key_prefix": demo.prefix, "profiles_dir": config["profiles_dir"],
+        "target": "duckdb",
     }
