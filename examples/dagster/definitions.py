@@ -10,7 +10,7 @@ Settings come from the environment: FSTORE_AS_OF (the push's and the checks' "no
 ...) and fsync's own (FSYNC_STORE, FSYNC_REDIS_URL, ...; default: the SQLite store .fsync/online.sqlite).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Dagster reads the `context` annotation of the asset function.
 
 import os
 import sys
@@ -22,7 +22,10 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from fsync.dagster import FsyncResource, fsync_assets
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
-demo = DbtProject(project_dir=DEMO_DIR, target=os.environ.get("FSTORE_DBT_TARGET", "duckdb"))
+PROFILES_DIR = Path(os.environ.get("DBT_PROFILES_DIR") or DEMO_DIR).resolve()  # as for dbt: DBT_PROFILES_DIR
+demo = DbtProject(
+    project_dir=DEMO_DIR, profiles_dir=PROFILES_DIR, target=os.environ.get("FSTORE_DBT_TARGET", "duckdb")
+)
 demo.prepare_if_dev()  # `dagster dev`: dbt parse writes target/manifest.json
 # the dbt installed next to this Python (the venv with fstore-fsync[dagster]), else the one on PATH
 DBT = str(Path(sys.executable).with_name("dbt")) if Path(sys.executable).with_name("dbt").exists() else "dbt"
@@ -37,7 +40,7 @@ def demo_dbt(context: AssetExecutionContext, dbt: DbtCliResource):  # type: igno
 defs = Definitions(
     assets=[demo_dbt, *fsync_assets(demo.manifest_path)],
     resources={
-        "dbt": DbtCliResource(project_dir=demo, dbt_executable=DBT),
+        "dbt": DbtCliResource(project_dir=demo, profiles_dir=str(PROFILES_DIR), dbt_executable=DBT),
         "fsync": FsyncResource(
             project_dir=str(DEMO_DIR), target_path="target", as_of=os.environ.get("FSTORE_AS_OF") or None
         ),

@@ -250,23 +250,22 @@ def load_build_health(target_path: Path, manifest: Mapping[str, Any] | None = No
     fsync's ledger; records what is new in the ledger."""
     ledger = target_path / LEDGER
     with _locked(ledger) as writable:
-        results, sources = _read_ledger(ledger)
-        changed = False
+        results, known_sources = _read_ledger(ledger)
+        sources: dict[str, SourceFile] = {}  # the files there now (a deleted one's results stay recorded)
         for path in _candidates(target_path):
             stat = path.stat()
-            known = sources.get(str(path))
+            known = known_sources.get(str(path))
             if known is not None and (known.mtime_ns, known.size) == (stat.st_mtime_ns, stat.st_size):
+                sources[str(path)] = known
                 continue
             command, found = read_run_results(path)
             sources[str(path)] = SourceFile(stat.st_mtime_ns, stat.st_size, command)
             _merge(results, found)
-            changed = True
-        if changed and writable:
+        if sources != known_sources and writable:
             _write_ledger(ledger, results, sources)
-    present = {str(p) for p in _candidates(target_path)}
     return BuildHealth(
         results=results,
-        sources={p: s for p, s in sources.items() if p in present},
+        sources=sources,
         current=str(target_path / "run_results.json"),
         checksums=_checksums(manifest or {}),
     )
