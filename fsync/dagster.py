@@ -40,7 +40,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -138,6 +138,7 @@ def _push_metadata(published: Published, view: FeatureViewSpec) -> dict[str, Any
         "duration_s": float(result.seconds),
         "store": published.summary.store,
         "as_of": published.summary.as_of,
+        "warnings": MetadataValue.json([*published.summary.warnings, *result.warnings]),
     }
 
 
@@ -183,7 +184,7 @@ def _push_asset(
     return push_view
 
 
-def _fail(message: str, exit_code: int) -> None:
+def _fail(message: str, exit_code: int) -> NoReturn:
     """A refused or invalid push (exit 1/2) fails without retries; an outage (exit 3) may be retried."""
     raise Failure(
         description=" ".join(message.split()),

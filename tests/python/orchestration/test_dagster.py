@@ -26,11 +26,13 @@ from dagster import (
     AssetSelection,
     DagsterInstance,
     ExecuteInProcessResult,
+    RetryPolicy,
     materialize,
 )
 from dagster_dbt import DbtCliResource, dbt_assets
 from fstore_testing.dbt import DEMO_DIR, dbt_executable
 from fstore_testing.demo import DemoBuild
+from fstore_testing.redis_server import free_port
 
 from fsync import FeatureStore
 from fsync.dagster import FsyncResource, fsync_assets
@@ -177,6 +179,25 @@ def test_a_failing_dbt_test_blocks_the_push(dagster_demo: DagsterDemo) -> None:
     message = failure.step_failure_data.user_failure_data.description
     assert "refused" in message and "its tests did not pass" in message and "unique_combination" in message
     assert failure.step_failure_data.user_failure_data.metadata["exit_code"].value == 1
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]  # not retried
+
+
+def test_an_unavailable_store_is_retried(dagster_demo: DagsterDemo) -> None:
+    """exit 3 (Redis unreachable) fails the push with the asset's retry policy (exit 1 does not retry:
+    test_a_failing_dbt_test_blocks_the_push)."""
+    push = PUSHES["user_session_features"]
+    assets = [dagster_demo.assets[0], *fsync_assets(
+        dagster_demo.target / "manifest.json", retry_policy=RetryPolicy(max_retries=1), skew=False
+    )]
+    dagster_demo.assets = assets
+    dagster_demo.configure(store="redis")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FSYNC_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+        patch.setenv("FSYNC_RETRIES", "0")
+        result = dagster_demo.run(AssetSelection.assets(push).without_checks(), ok=False)
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert len([e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]) == 1
+    assert failures[-1].step_failure_data.user_failure_data.metadata["exit_code"].value == 3
 
 
 def test_a_stale_view_fails_the_freshness_check(dagster_demo: DagsterDemo) -> None:
