@@ -138,7 +138,7 @@ def _push_metadata(published: Published, view: FeatureViewSpec) -> dict[str, Any
         "duration_s": float(result.seconds),
         "store": published.summary.store,
         "as_of": published.summary.as_of,
-        "warnings": MetadataValue.json([*published.summary.warnings, *result.warnings]),
+        "warnings": [*published.summary.warnings, *result.warnings],
     }
 
 
@@ -179,7 +179,7 @@ def _push_asset(
             _fail(f"{view.label}: {result.status} - {result.message}", result.exit_code)
         metadata = _push_metadata(published, view)
         context.log.info(f"fsync push {view.label}: {json.dumps(metadata, default=str)}")
-        return MaterializeResult(metadata=metadata)
+        return MaterializeResult(metadata={k: _metadata_value(v) for k, v in metadata.items()})
 
     return push_view
 

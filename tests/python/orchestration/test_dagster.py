@@ -147,6 +147,7 @@ def test_push_assets_after_a_partial_dbt_run(dagster_demo: DagsterDemo) -> None:
             assert metadata["entities_written"] > 0 and metadata["entities_deleted"] == 0
             assert metadata["watermark"] == AS_OF and metadata["mode"] == "full"
             assert metadata["duration_s"] >= 0 and dagster_demo.prefix in metadata["store"]
+            assert metadata["warnings"] == []
             watermark = store.get_watermark(STORE_IDS[label])
             assert watermark is not None and watermark["rows"] == metadata["entities_written"]
     finally:
