@@ -81,6 +81,7 @@ def push_cmd(
             if settings.full_refresh_every
             else None
         ),
+        push_log=settings.push_log,
     )
     store = open_store(settings)
     try:

@@ -98,3 +98,8 @@
 {% macro duckdb___json_has_key(expr, key) %}(json_extract({{ expr }}, '$."{{ key }}"') is not null){% endmacro %}
 {#- Spark: get_json_object cannot tell an absent key from a JSON null; the exported text is compact JSON. -#}
 {% macro spark___json_has_key(expr, key) %}(instr({{ expr }}, '"{{ key }}":') > 0){% endmacro %}
+
+{#- Shift a timestamp by a whole number of microseconds. -#}
+{% macro _shift_microseconds(expr, n) %}{{ return(adapter.dispatch('_shift_microseconds', 'fstore')(expr, n)) }}{% endmacro %}
+{% macro default___shift_microseconds(expr, n) %}({{ expr }} + interval '{{ n }} microsecond'){% endmacro %}
+{% macro spark___shift_microseconds(expr, n) %}timestampadd(MICROSECOND, {{ n }}, {{ expr }}){% endmacro %}
