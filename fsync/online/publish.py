@@ -43,6 +43,7 @@ def push_options(
             if settings.full_refresh_every
             else None
         ),
+        push_log=settings.push_log,
     )
 
 

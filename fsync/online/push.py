@@ -19,6 +19,7 @@ from typing import Any
 
 from fsync.errors import CheckFailed, FsyncError, InfraUnavailable
 from fsync.manifest import FeatureViewSpec, Manifest
+from fsync.online import push_log
 from fsync.online.encoding import (
     FEATURE_FAMILIES,
     KEY_FAMILIES,
@@ -51,6 +52,7 @@ class PushOptions:
     lease_ttl_s: float = 30.0  # a lease not renewed for this long is free (its holder crashed)
     lease_wait_s: float = 0.0  # how long to wait for another push of the same view to finish
     full_refresh_every_s: int | None = None  # an incremental push older than this since the last full: full
+    push_log: bool = False  # record when each pushed entity became servable (fsync.online.push_log)
 
 
 @dataclass
@@ -298,6 +300,7 @@ def _write_rows(
     generation: int,
     beat: Heartbeat,
     progress: Progress | None,
+    collected: tuple[list[str], list[int]] | None = None,
 ) -> int:
     view, columns = plan.view, plan.columns
     n_keys = len(view.entity_keys)
@@ -332,6 +335,9 @@ def _write_rows(
             entities = [entity_key(row[:n_keys]) for row in rows]
         batch = Batch(list(columns), entities, feature_ts, expires, encoded, generation, same_fields, meta)
         store.write(view.store_id, batch, offset_ms)
+        if collected is not None:  # the push log: which entities, at which feature_ts
+            collected[0].extend(entities)
+            collected[1].extend(feature_ts)
         written += len(rows)
         if progress:
             progress(view.label, written, plan.total)
@@ -386,7 +392,8 @@ def _push_leased(
     watermark = plan.watermark
     previous = int(watermark["generation"]) if watermark else 0
     generation = store.next_generation(view.store_id, previous) if plan.full else previous
-    written = _write_rows(plan, store, reader, opts, generation, beat, progress)
+    collected: tuple[list[str], list[int]] | None = ([], []) if opts.push_log else None
+    written = _write_rows(plan, store, reader, opts, generation, beat, progress, collected)
     result = ViewResult(
         view=view.label,
         status="pushed",
@@ -418,6 +425,12 @@ def _push_leased(
     )
     full_as_of = opts.as_of.isoformat() if plan.full else (watermark or {}).get("full_as_of")
     newest = _newest(plan)
+    if collected is not None:
+        # Every write is confirmed: on the push's time line the entities are servable from now on.
+        completed_at = datetime.now(UTC).replace(tzinfo=None)
+        available_at = shift(opts.as_of, time.perf_counter() - started)
+        mode = result.mode or "full"
+        push_log.append(store, view, generation, mode, opts.as_of, completed_at, available_at, *collected)
     store.set_watermark(
         view.store_id,
         {

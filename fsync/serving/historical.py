@@ -109,6 +109,7 @@ class HistoricalFeatures:
         views: tuple[ViewRequest, ...],
         label_timestamp: str,
         entity_keys: tuple[str, ...],
+        available_at: str | None = None,
     ) -> pyarrow.Table:
         table = _as_arrow(labels)
         kind = self.warehouse.kind
@@ -126,7 +127,7 @@ class HistoricalFeatures:
             expr = json.dumps(MEMORY_LABELS if kind == "duckdb" else PG_TEMP_LABELS)
             labels_file = None
             shape = tuple((f.name, str(f.type)) for f in table.schema)
-        sql = self.sql(Request(expr, entity_keys, label_timestamp, views), shape)
+        sql = self.sql(Request(expr, entity_keys, label_timestamp, views, available_at), shape)
         if kind == "duckdb":
             return self._run_duckdb(sql, table)
         return self._run_postgres(sql, table, labels_file)

@@ -4,6 +4,7 @@ exact. Then one online value is corrupted behind fsync's back, and skew pinpoint
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from fstore_testing.demo import DemoBuild
 from fstore_testing.stores import store_settings
@@ -145,6 +147,28 @@ def test_skew_from_the_warehouse_table_and_errors(
     code, report = _skew(demo, env, "--service", "churn_model")
     assert code == 0 and report["source"] == "warehouse:fsync_served_values", report
     assert {f["view"] for f in report["features"]} == {"user_purchase_features@2", "user_session_features"}
+    # The same report as a dbt model of the package, enabled by a var, over the exported table.
+    dbt = dataclasses.replace(
+        demo.build.dbt,
+        env={**demo.build.dbt.env, "FSTORE_DUCKDB_PATH": str(warehouse)},
+        target_path=tmp_path / "target",
+    )
+    dbt.ok("run", "--select", "fstore.fstore_skew", dbt_vars={"fstore_skew_enabled": True})
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        in_sql = con.execute(
+            f"select view_label, feature, n_rows, compared, matches, missing, extra, exact_match_rate"
+            f" from {demo.schema}.fstore_skew order by 1, 2"
+        ).fetchall()
+    finally:
+        con.close()
+    _, whole = _skew(demo, env)
+    in_python = sorted(
+        (f["view"], f["feature"], f["rows"], f["compared"], f["matches"], f["missing"], f["extra"], 1.0)
+        for f in whole["features"]
+    )
+    assert in_sql == in_python and len(in_sql) >= 12
+
     code, out = _skew(demo, env, "--threshold", "2")
     assert code == 2 and "--threshold" in out["error"]["message"]
     code, out = _skew(demo, env, "--log-dir", str(tmp_path / "nothing"))
