@@ -47,6 +47,7 @@ class Settings:
     allow_eviction: bool = False  # push into a Redis whose maxmemory-policy may evict feature keys
     full_refresh_every: str = ""  # e.g. 1d: an incremental push becomes full this long after the last full
     sqlite_timeout: float = 30.0  # seconds to wait for another writer of the SQLite store
+    push_log: bool = False  # record when each pushed entity became servable (serving-exact training sets)
 
     def path(self, value: str) -> Path:
         """A configured path, relative to the project dir."""

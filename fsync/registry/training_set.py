@@ -63,6 +63,7 @@ class Request:
     entity_keys: tuple[str, ...]
     label_timestamp: str
     views: tuple[ViewRequest, ...]
+    available_at: str | None = None  # the push log relation: join what was served (docs/availability.md)
 
     def jinja(self) -> str:
         entries = ", ".join(
@@ -71,6 +72,14 @@ class Request:
             + f", prefix={json.dumps(v.prefix)}, columns={v.columns_jinja()})"
             for v in self.views
         )
+        if self.available_at is not None:
+            entries = ", ".join(
+                f"fstore._with_available_at(fstore.feature_view({json.dumps(v.view.name)}"
+                + (f", version={v.view.version}" if v.view.version is not None else "")
+                + f", prefix={json.dumps(v.prefix)}, columns={v.columns_jinja()}),"
+                f" {json.dumps(self.available_at)})"
+                for v in self.views
+            )
         return (
             f"{{{{ fstore.point_in_time_join(labels={self.labels},"
             f" entity_keys={json.dumps(list(self.entity_keys))},"

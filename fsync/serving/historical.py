@@ -131,6 +131,7 @@ class HistoricalFeatures:
         views: tuple[ViewRequest, ...],
         label_timestamp: str,
         entity_keys: tuple[str, ...],
+        available_at: str | None = None,
     ) -> pyarrow.Table:
         table = _as_arrow(labels)
         kind = self.warehouse.kind
@@ -149,7 +150,7 @@ class HistoricalFeatures:
             expr = json.dumps(MEMORY_LABELS if dialect == "duckdb" else PG_TEMP_LABELS)
             labels_file = None
             shape = tuple((f.name, str(f.type)) for f in table.schema)
-        sql = self.sql(Request(expr, entity_keys, label_timestamp, views), shape)
+        sql = self.sql(Request(expr, entity_keys, label_timestamp, views, available_at), shape)
         if kind == "duckdb":
             return self._run_duckdb(sql, table)
         if kind == "spark":

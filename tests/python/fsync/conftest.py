@@ -1,4 +1,4 @@
-"""Fixtures for fsync's tests: a private redis-server on a free port, a fresh store per test, the dbt
+"""Fixtures for fsync's tests: a fresh store per test (the private redis-server is in ../conftest.py), the dbt
 fixture project built into a private DuckDB file."""
 
 from __future__ import annotations
@@ -10,21 +10,11 @@ from pathlib import Path
 import pytest
 from fstore_testing.fixture_project import DbtFixture
 from fstore_testing.redis_cluster import LocalCluster, start_cluster
-from fstore_testing.redis_server import free_port, start_redis
 
 from fsync.online.stores.base import OnlineStore
 from fsync.online.stores.redis import RedisStore
 from fsync.online.stores.redis_cluster import RedisClusterStore
 from fsync.online.stores.sqlite import SQLiteStore
-
-
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    proc = start_redis(tmp_path_factory.mktemp("redis"), port)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(10)
 
 
 @pytest.fixture(scope="session")
