@@ -48,7 +48,7 @@ class PushRecord:
 
 
 def _key(store: Any) -> str:
-    return f"{store.prefix}:__pushlog"
+    return str(store.meta_key("__pushlog"))  # hash-tagged with the other bookkeeping on a cluster
 
 
 def _sqlite_table(con: sqlite3.Connection) -> None:
