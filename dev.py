@@ -3,11 +3,12 @@
 
     python3 dev.py demo   # set up .venv, dbt seed + dbt build of examples/demo on DuckDB, print samples, push
                           # the demo as of its last day and read one entity online through a feature service
-    python3 dev.py test   # set up .venv, ruff, then the whole test suite (DuckDB, PostgreSQL, Spark, Redis)
+    python3 dev.py test   # set up .venv, ruff, then the whole test suite (DuckDB, PostgreSQL, Spark, Redis,
+                          # Dagster and Airflow)
     python3 dev.py docs   # regenerate docs/cli.md from the commands' --help
 
-Everything else (dbt, DuckDB, the fsync CLI; for `test` also pyspark and dbt-spark) is installed into ./.venv
-from pyproject.toml. Spark needs Java 17 on PATH.
+Everything else (dbt, DuckDB, the fsync CLI; for `test` also pyspark, dbt-spark, Dagster and Airflow) is
+installed into ./.venv from pyproject.toml. Spark needs Java 17 on PATH.
 """
 
 from __future__ import annotations
@@ -81,7 +82,9 @@ def demo() -> None:
 
 
 def test() -> None:
-    ensure_venv(("dev", "spark"))
+    # Dagster (+ dagster-dbt) and Airflow share .venv: they resolve together without a downgrade, and the
+    # Airflow tests run dag.test() in a process of their own (tests/fstore_testing/airflow_dag.py).
+    ensure_venv(("dev", "spark", "dagster", "airflow"))
     env = tool_env()
     _run(BIN / "ruff", "check", "fsync", "tests", "bench", "examples", "dev.py", env=env)
     _run(BIN / "lint-imports", env=env)

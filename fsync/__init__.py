@@ -3,8 +3,9 @@
 Layers, by the data flow (enforced by import-linter, see pyproject.toml): fsync.manifest (artifacts, specs,
 names) and fsync.warehouse (readers) at the bottom; fsync.registry (discovery, checks, locks, training sets)
 and fsync.online (push, stores) on top of them, independent of each other; fsync.serving (the SDK, services,
-the HTTP server, the served-value log's export) and fsync.catalog above; fsync.cli on top, imported by
-nothing. `from fsync import FeatureStore` is the SDK (importable without click).
+the HTTP server, the served-value log's export), fsync.monitoring and fsync.catalog above; fsync.cli on
+top, imported by nothing, beside the orchestrator integrations fsync.dagster and fsync.airflow (optional
+extras, imported by nothing either). `from fsync import FeatureStore` is the SDK (importable without click).
 """
 
 from __future__ import annotations

@@ -44,6 +44,15 @@ class WarehouseTarget:
         path = Path(os.path.expanduser(str(self.fields.get("path") or "")))
         return path if path.is_absolute() else Path.cwd() / path
 
+    def spark_warehouse(self) -> Path:
+        """spark.sql.warehouse.dir of a Spark target (Spark's default `spark-warehouse`), from the current
+        directory as dbt-spark's session resolves it."""
+        params = self.fields.get("server_side_parameters") or {}
+        value = params.get("spark.sql.warehouse.dir") if isinstance(params, Mapping) else None
+        text = str(value or "spark-warehouse").removeprefix("file:")
+        path = Path(os.path.expanduser(text))
+        return path if path.is_absolute() else Path.cwd() / path
+
     def postgres_dsn(self) -> str:
         if self.fields.get("dsn"):
             return str(self.fields["dsn"])

@@ -27,11 +27,15 @@ class Settings:
     target: str = ""  # dbt target; empty: DBT_TARGET, the target the manifest was built with, the default
     store: str = "sqlite"  # sqlite | redis
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_cluster: bool = (
+        False  # redis_url names any node of a Redis Cluster (fsync/online/stores/redis_cluster.py)
+    )
     sqlite_path: str = ".fsync/online.sqlite"
     key_prefix: str = "fsync"
-    warehouse: str = ""  # duckdb | postgres; empty: the dbt target's type
+    warehouse: str = ""  # duckdb | postgres | spark; empty: the dbt target's type
     duckdb_path: str = ""  # empty: the dbt target's path
     postgres_dsn: str = ""  # empty: built from the dbt target
+    spark_warehouse: str = ""  # empty: the dbt target's spark.sql.warehouse.dir (its tables' Parquet files)
     duckdb_memory_limit: str = ""
     batch_size: int = 1000
     lookback: str = "2d"
@@ -43,6 +47,7 @@ class Settings:
     allow_eviction: bool = False  # push into a Redis whose maxmemory-policy may evict feature keys
     full_refresh_every: str = ""  # e.g. 1d: an incremental push becomes full this long after the last full
     sqlite_timeout: float = 30.0  # seconds to wait for another writer of the SQLite store
+    push_log: bool = False  # record when each pushed entity became servable (serving-exact training sets)
 
     def path(self, value: str) -> Path:
         """A configured path, relative to the project dir."""
@@ -160,8 +165,8 @@ def load_settings(
     settings.project_dir = project_dir
     if settings.store not in ("sqlite", "redis"):
         raise FsyncError(f"store must be 'sqlite' or 'redis', got {settings.store!r}.")
-    if settings.warehouse not in ("", "duckdb", "postgres"):
-        raise FsyncError(f"warehouse must be 'duckdb' or 'postgres', got {settings.warehouse!r}.")
+    if settings.warehouse not in ("", "duckdb", "postgres", "spark"):
+        raise FsyncError(f"warehouse must be 'duckdb', 'postgres' or 'spark', got {settings.warehouse!r}.")
     for name in ("lookback", "full_refresh_every"):
         value = getattr(settings, name)
         if (value or name == "lookback") and duration_seconds(value) is None:

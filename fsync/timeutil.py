@@ -76,3 +76,21 @@ def shift(ts: datetime, seconds: float) -> datetime:
         return ts + timedelta(seconds=seconds)
     except OverflowError:
         return datetime.max if seconds > 0 else datetime.min
+
+
+def format_duration(seconds: float) -> str:
+    """A duration for people, in the units of the duration grammar: `1d12h`, `36m`, `0s` (rounded down to the
+    second; negative: a leading `-`)."""
+    sign = "-" if seconds < 0 else ""
+    rest = int(abs(seconds))
+    parts = []
+    for unit in ("d", "h", "m", "s"):
+        amount, rest = divmod(rest, _UNITS[unit])
+        if amount:
+            parts.append(f"{amount}{unit}")
+    return sign + ("".join(parts) or "0s")
+
+
+def format_instant(ts: datetime) -> str:
+    """A naive UTC instant for messages: the date alone at midnight (`2024-12-01`), else ISO 8601."""
+    return ts.date().isoformat() if ts == datetime(ts.year, ts.month, ts.day) else ts.isoformat()

@@ -31,7 +31,8 @@ pre { background:#0f1420; color:#e6e9ef; padding:14px; border-radius:8px; overfl
 .badge { display:inline-block; border-radius:4px; padding:0 6px; font-size:12px; font-weight:600; }
 .badge.latest { background:#e3f5ea; color:var(--ok); }
 .badge.deprecated { background:#fdecea; color:var(--bad); }
-.badge.stale { background:#fff1dc; color:var(--warn); } .badge.fresh { background:#e3f5ea; color:var(--ok); }
+.badge.stale { background:#fde2e1; color:#a4161a; } .badge.warn { background:#fff1dc; color:var(--warn); }
+.badge.fresh { background:#e3f5ea; color:var(--ok); }
 .badge.offline { background:#eef1f5; color:var(--muted); }
 .facts { display:grid; grid-template-columns:repeat(auto-fill,minmax(215px,1fr)); gap:10px; margin:14px 0; }
 .fact { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:9px 12px; }

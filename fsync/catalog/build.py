@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
@@ -9,10 +10,13 @@ from pathlib import Path
 
 from fsync.catalog.assets import CSS, JS
 from fsync.catalog.content import Catalog, ViewInfo, load_catalog
+from fsync.catalog.online import OnlineSides, collect_online
 from fsync.catalog.profile import Profile, Profiles, collect_profiles
 from fsync.catalog.svg import lineage_svg
 from fsync.errors import FsyncError
 from fsync.manifest import Manifest
+from fsync.online.freshness import BREACH, WARN, age_seconds, freshness_status
+from fsync.online.stores import OnlineStore
 from fsync.warehouse import Warehouse
 
 DASH = "\u2014"
@@ -27,6 +31,7 @@ class BuildResult:
     out_dir: Path
     pages: tuple[Path, ...]
     profiles: Profiles | None
+    online: OnlineSides | None = None
 
 
 def _page(title: str, body: str, root: str) -> str:
@@ -44,15 +49,104 @@ def _fmt_ts(ts: datetime | None) -> str:
     return ts.isoformat(sep=" ") if ts is not None else "\u2014"
 
 
+def _badge(status: str, title: str) -> str:
+    label = {BREACH: "stale", WARN: "warn"}.get(status, "fresh")
+    return f'<span class="badge {label}" data-status="{e(status)}" title="{e(title)}">{label}</span>'
+
+
 def _freshness(info: ViewInfo, prof: Profile | None, as_of: datetime) -> str:
-    """A badge: is the newest timestamp within the freshness SLA at `as_of`?"""
-    if prof is None or prof.latest_ts is None or not info.view.freshness_sla_seconds:
-        return ""
+    """A badge: is the newest timestamp at or before `as_of` within the freshness SLA (warn from 80 %)? A row
+    after the as-of was not known then, so it does not count (fsync.online.freshness)."""
     sla = info.view.freshness_sla_seconds
-    age = as_of - prof.latest_ts
-    if age > timedelta(seconds=sla):
-        return f'<span class="badge stale" title="age at {e(as_of)}: {e(age)}">stale</span>'
-    return '<span class="badge fresh">fresh</span>'
+    if prof is None or not sla or prof.row_count == 0:
+        return ""
+    age = age_seconds(prof.latest_at_as_of, as_of)
+    status = freshness_status(age, sla)
+    when = "no row at or before the as-of" if age is None else f"age at {as_of}: {timedelta(seconds=age)}"
+    return _badge(status, when)
+
+
+def _online_badge(online: OnlineSides | None, info: ViewInfo) -> str:
+    fresh = online.by_view.get(info.view.unique_id) if online else None
+    if fresh is None or fresh.online_status is None:
+        return DASH
+    return f"{e(fresh.entities_online)} {_badge(fresh.online_status, fresh.message)}"
+
+
+def _online_html(online: OnlineSides | None, info: ViewInfo) -> str:
+    """The online side of a view: last push, entities online, newest feature_ts online, freshness, skew."""
+    v = info.view
+    if not v.online:
+        return '<p class="muted">Offline only (meta.feature_view.online = false).</p>'
+    if online is None:
+        return '<p class="muted">The online store was not read (--no-online).</p>'
+    if online.unavailable:
+        return (
+            f'<div class="notice online-unavailable">Online state unavailable from {e(online.source)}:'
+            f" {e(online.unavailable)}</div>"
+        )
+    fresh = online.by_view.get(v.unique_id)
+    if fresh is None:
+        why = online.errors.get(v.unique_id, "not read")
+        return f'<div class="notice online-unavailable">Could not read the online side: {e(why)}</div>'
+    pushed = (
+        f"as of {_fmt_ts(fresh.last_push_as_of)} ({e(fresh.last_push_mode)}), completed"
+        f" {_fmt_ts(fresh.last_push_completed_at)}"
+        if fresh.last_push_as_of
+        else "never"
+    )
+    skew = online.skew.get(v.label)
+    skew_text = (
+        f'<span id="online-skew" data-status="{e(skew["status"])}">{e(skew["status"])}'
+        f" (lowest exact-match rate {float(skew['exact_match_rate']):.2%}"  # type: ignore[arg-type]
+        f"{', ' + e(skew['worst_feature']) if skew['worst_feature'] else ''})</span>"
+        if skew
+        else '<span class="muted">no skew report (fsync skew --json &gt; report.json; --skew-report)</span>'
+    )
+    return (
+        '<div class="facts online">'
+        + _fact("Last push", f'<span id="online-last-push">{pushed}</span>')
+        + _fact("Entities online", f'<span id="online-entities">{fresh.entities_online:,}</span>')
+        + _fact(
+            f"Newest {v.timestamp} online",
+            f'<span id="online-newest">{e(_fmt_ts(fresh.newest_online_ts))}</span>',
+        )
+        + _fact(
+            "Freshness",
+            f'<span id="online-freshness" data-status="{e(fresh.status)}">{e(fresh.status)}</span>'
+            f' <span class="muted">{e(fresh.message)}</span>',
+        )
+        + _fact("Skew", skew_text)
+        + _fact("Store", e(online.source))
+        + "</div>"
+    )
+
+
+def _usage_html(info: ViewInfo) -> str:
+    """Copy-paste usage: the SDK online and historical calls, and the dbt training-set SQL."""
+    v = info.view
+    names = [c.name for c in info.view.features][:3] or ["<feature>"]
+    features = ", ".join(f'"{v.label}:{n}"' for n in names)
+    key_row = ", ".join(f'"{k}": ...' for k in v.entity_keys)
+    version = f", version={v.version}" if v.version is not None else ""
+    sdk = (
+        "from fsync import FeatureStore\n\n"
+        'fs = FeatureStore(".")  # the dbt project\n'
+        f"online = fs.get_online_features(entity_rows=[{{{key_row}}}], features=[{features}])\n"
+        f"training = fs.get_historical_features(labels_df, features=[{features}])  # labels: keys + label_ts"
+    )
+    sql = (
+        "{{ fstore.point_in_time_join(\n"
+        "    labels=ref('my_labels'),\n"
+        f"    entity_keys={list(v.entity_keys)},\n"
+        "    label_timestamp='label_ts',\n"
+        f"    feature_views=[fstore.feature_view('{v.name}'{version}, columns={names})],\n"
+        ") }}"
+    )
+    return (
+        f'<h3>Python (SDK)</h3><pre id="usage-sdk">{e(sdk)}</pre>'
+        f'<h3>SQL (a dbt training-set model)</h3><pre id="usage-sql">{e(sql)}</pre>'
+    )
 
 
 def _tags(tags: tuple[str, ...]) -> str:
@@ -74,7 +168,9 @@ def _search_text(*parts: object) -> str:
     return e(" ".join(str(p) for p in parts if p).lower())
 
 
-def render_index(cat: Catalog, profiles: Profiles | None, as_of: datetime) -> str:
+def render_index(
+    cat: Catalog, profiles: Profiles | None, as_of: datetime, online: OnlineSides | None = None
+) -> str:
     rows = []
     for info in cat.views:
         prof = profiles.by_view.get(info.view.unique_id) if profiles else None
@@ -94,7 +190,8 @@ def render_index(cat: Catalog, profiles: Profiles | None, as_of: datetime) -> st
             f"<td>{e(info.owner)}</td><td><code>{e(', '.join(info.view.entity_keys))}</code></td>"
             f"<td>{_tags(info.tags)}</td><td>{e(info.ttl)}</td><td>{e(info.freshness_sla)}</td>"
             f'<td class="num">{e(f"{prof.row_count:,}") if prof else "—"}</td>'
-            f"<td>{e(_fmt_ts(prof.latest_ts) if prof else '—')} {_freshness(info, prof, as_of)}</td></tr>"
+            f"<td>{e(_fmt_ts(prof.latest_ts) if prof else '—')} {_freshness(info, prof, as_of)}</td>"
+            f'<td class="online">{_online_badge(online, info)}</td></tr>'
         )
     # One row per (view name, feature): the versions that carry it link to their pages.
     features: dict[tuple[str, str], list[ViewInfo]] = {}
@@ -137,7 +234,8 @@ def render_index(cat: Catalog, profiles: Profiles | None, as_of: datetime) -> st
         'placeholder="Search by name, description, owner, tag, entity\u2026" aria-label="search">'
         f'<h2>Feature views <span class="muted" data-count-for="views">{len(cat.views)}</span></h2>'
         '<table id="views"><thead><tr><th>View</th><th>Owner</th><th>Entity</th><th>Tags</th><th>TTL</th>'
-        f"<th>SLA</th><th>Rows</th><th>Latest</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        "<th>SLA</th><th>Rows</th><th>Latest</th><th>Online</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
         f'<h2>Features <span class="muted" data-count-for="features">{len(frows)}</span></h2>'
         '<table id="features"><thead><tr><th>Feature</th><th>Views</th><th>Type</th><th>Description</th>'
         f"</tr></thead><tbody>{''.join(frows)}</tbody></table>"
@@ -150,7 +248,13 @@ def _fact(key: str, value: str, cls: str = "") -> str:
     return f'<div class="fact {cls}"><div class="k">{e(key)}</div><div class="v">{value}</div></div>'
 
 
-def render_view(cat: Catalog, info: ViewInfo, profiles: Profiles | None, as_of: datetime) -> str:
+def render_view(
+    cat: Catalog,
+    info: ViewInfo,
+    profiles: Profiles | None,
+    as_of: datetime,
+    online: OnlineSides | None = None,
+) -> str:
     v = info.view
     uid = v.unique_id
     prof = profiles.by_view.get(uid) if profiles else None
@@ -228,6 +332,8 @@ def render_view(cat: Catalog, info: ViewInfo, profiles: Profiles | None, as_of: 
         + (f'<div class="notice">Not publishable now: {e(health)}</div>' if health else "")
         + f'<div class="facts">{"".join(facts)}</div>'
         f"<h2>Profile</h2>{prof_html}"
+        f"<h2>Online</h2>{_online_html(online, info)}"
+        f"<h2>Use it</h2>{_usage_html(info)}"
         f'<h2>Lineage</h2><p class="muted">Consumers: {e(consumers) or "none"}</p>'
         f'<div class="lineage-wrap">{svg}</div>'
         f'<h2>Columns</h2><table id="columns"><thead><tr><th>Column</th><th>Type</th><th>Description</th>'
@@ -241,17 +347,27 @@ def render_view(cat: Catalog, info: ViewInfo, profiles: Profiles | None, as_of: 
 
 
 def build_catalog(
-    manifest: Manifest, out_dir: Path, as_of: datetime, warehouse: Warehouse | FsyncError | None
+    manifest: Manifest,
+    out_dir: Path,
+    as_of: datetime,
+    warehouse: Warehouse | FsyncError | None,
+    open_store: Callable[[], OnlineStore] | None = None,
+    skew: dict[str, dict[str, object]] | None = None,
 ) -> BuildResult:
-    """Profile the views from `warehouse` (None: not at all; an FsyncError: why it is unavailable) and write
-    the site into `out_dir`."""
+    """Profile the views from `warehouse` (None: not at all; an FsyncError: why it is unavailable), read
+    their online side from the store `open_store` opens (None: not at all) with the skew summary of an
+    `fsync skew` report, and write the site into `out_dir`."""
     cat = load_catalog(manifest)
-    profiles = collect_profiles(warehouse, [i.view for i in cat.views]) if warehouse is not None else None
+    views = [i.view for i in cat.views]
+    profiles = collect_profiles(warehouse, views, as_of) if warehouse is not None else None
+    online = collect_online(open_store, warehouse, views, as_of) if open_store is not None else None
+    if online is not None:
+        online.skew = skew or {}
     (out_dir / "views").mkdir(parents=True, exist_ok=True)
     written = [out_dir / "index.html"]
-    written[0].write_text(render_index(cat, profiles, as_of), encoding="utf-8")
+    written[0].write_text(render_index(cat, profiles, as_of, online), encoding="utf-8")
     for info in cat.views:
         path = out_dir / info.page
-        path.write_text(render_view(cat, info, profiles, as_of), encoding="utf-8")
+        path.write_text(render_view(cat, info, profiles, as_of, online), encoding="utf-8")
         written.append(path)
-    return BuildResult(out_dir=out_dir, pages=tuple(written), profiles=profiles)
+    return BuildResult(out_dir=out_dir, pages=tuple(written), profiles=profiles, online=online)

@@ -17,6 +17,7 @@ class Profile:
     row_count: int
     latest_ts: datetime | None
     null_pct: dict[str, float]  # column -> percentage of NULL values (0 when the view is empty)
+    latest_at_as_of: datetime | None = None  # the newest timestamp <= the as-of (what freshness counts)
 
 
 @dataclass
@@ -34,7 +35,14 @@ def _db_errors() -> tuple[type[BaseException], ...]:
     return (duckdb.Error, psycopg2.Error)
 
 
-def profile_view(reader: Reader, view: FeatureViewSpec) -> Profile:
+def _naive(value: Any) -> datetime | None:
+    ts = value if isinstance(value, datetime) else None
+    if ts is not None and ts.tzinfo is not None:  # timestamptz: its UTC instant, naive
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
+    return ts
+
+
+def profile_view(reader: Reader, view: FeatureViewSpec, as_of: datetime | None = None) -> Profile:
     names = [c.name for c in view.columns]
     actual = reader.columns(view.schema, view.alias)
     if not actual:
@@ -42,21 +50,21 @@ def profile_view(reader: Reader, view: FeatureViewSpec) -> Profile:
     names = [n for n in names if n in actual] or list(actual)
     ts = quote(view.timestamp) if view.timestamp in actual else "null"
     counts = ", ".join(f"count({quote(n)})" for n in names)
-    sql = f"select count(*), max({ts}), {counts} from {quote(view.schema)}.{quote(view.alias)}"
-    row = reader.one(sql, [])
+    # Rows after the as-of were not known then: they do not make the view fresh.
+    at_as_of = f"max(case when {ts} <= {reader.param} then {ts} end)" if as_of is not None else "null"
+    sql = f"select count(*), max({ts}), {at_as_of}, {counts} from {quote(view.schema)}.{quote(view.alias)}"
+    row = reader.one(sql, [as_of] if as_of is not None else [])
     assert row is not None  # an aggregate always returns one row
     total = int(row[0])
     nulls = {
-        n: (100.0 * (total - int(c)) / total if total else 0.0) for n, c in zip(names, row[2:], strict=True)
+        n: (100.0 * (total - int(c)) / total if total else 0.0) for n, c in zip(names, row[3:], strict=True)
     }
-    latest: Any = row[1]
-    latest_ts = latest if isinstance(latest, datetime) else None
-    if latest_ts is not None and latest_ts.tzinfo is not None:  # timestamptz: its UTC instant, naive
-        latest_ts = latest_ts.astimezone(UTC).replace(tzinfo=None)
-    return Profile(row_count=total, latest_ts=latest_ts, null_pct=nulls)
+    return Profile(total, _naive(row[1]), nulls, _naive(row[2]))
 
 
-def collect_profiles(warehouse: Warehouse | FsyncError, views: list[FeatureViewSpec]) -> Profiles:
+def collect_profiles(
+    warehouse: Warehouse | FsyncError, views: list[FeatureViewSpec], as_of: datetime | None = None
+) -> Profiles:
     """Profiles of the views; `warehouse` is the one to read, or why it could not be resolved."""
     if isinstance(warehouse, FsyncError):
         return Profiles(source="the warehouse", unavailable=str(warehouse))
@@ -70,7 +78,7 @@ def collect_profiles(warehouse: Warehouse | FsyncError, views: list[FeatureViewS
     try:
         for view in views:
             try:
-                result.by_view[view.unique_id] = profile_view(reader, view)
+                result.by_view[view.unique_id] = profile_view(reader, view, as_of)
             except FsyncError as exc:
                 result.errors[view.unique_id] = str(exc)
             except errors as exc:

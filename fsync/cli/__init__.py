@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from fsync.cli import catalog, push, registry, serving
+from fsync.cli import audit, catalog, monitoring, push, registry, serving
 from fsync.cli.runtime import fail
 
 
@@ -38,6 +38,6 @@ def main() -> None:
     """fsync: publish dbt feature views to an online store, read them back, and keep the registry honest."""
 
 
-for _module in (push, registry, catalog, serving):
+for _module in (push, registry, catalog, serving, audit, monitoring):
     for _command in _module.COMMANDS:
         main.add_command(_command)

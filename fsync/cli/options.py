@@ -77,3 +77,43 @@ def json_option(fn: F) -> F:
 
 def as_of_option(help_text: str) -> Callable[[F], F]:
     return click.option("--as-of", help=help_text)
+
+
+def audit_options(fn: F) -> F:
+    """What to compare, where the legacy columns are, and when the audit passes."""
+    options: list[Callable[[F], F]] = [
+        click.option(
+            "--legacy", required=True, help="The legacy relation: a model or seed name, or schema.table."
+        ),
+        click.option("--feature", required=True, help="The canonical feature, VIEW:FEATURE."),
+        click.option(
+            "--keys",
+            help="Legacy columns of the view's entity keys, comma-separated (default: the same names).",
+        ),
+        click.option("--timestamp", help="Legacy timestamp column (default: the view's timestamp name)."),
+        click.option("--column", help="Legacy value column (default: the feature's name)."),
+        click.option(
+            "--time-zone",
+            default="America/Los_Angeles",
+            show_default=True,
+            help="The local zone the local_time_zone rule tries.",
+        ),
+        click.option(
+            "--threshold",
+            type=click.FloatRange(0, 1),
+            default=0.99,
+            show_default=True,
+            help="Least match rate that passes (exit 0); below it the audit fails (exit 1).",
+        ),
+        click.option(
+            "--tolerance",
+            type=click.FloatRange(0),
+            default=1e-9,
+            show_default=True,
+            help="Relative difference under which two values match.",
+        ),
+        click.option(
+            "--top", type=click.IntRange(0), default=10, show_default=True, help="Worst rows shown."
+        ),
+    ]
+    return _apply(fn, options)

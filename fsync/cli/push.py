@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import click
@@ -12,11 +12,10 @@ from fsync.cli.options import as_of_option, json_option, project_options, store_
 from fsync.cli.output import Progress, echo_json
 from fsync.cli.runtime import handle_errors, invocation
 from fsync.errors import FsyncError
-from fsync.online.push import PushOptions, push
+from fsync.online.publish import publish, push_options
 from fsync.online.stores import open_store
 from fsync.serving.online import OnlinePlan, read
-from fsync.timeutil import parse_as_of, parse_duration
-from fsync.warehouse import open_reader
+from fsync.timeutil import parse_as_of
 
 
 @click.command("push")
@@ -64,37 +63,18 @@ def push_cmd(
     views = run.manifest.select_online(list(select))
     if not views:
         raise FsyncError("no online feature views in the manifest (models with config meta.feature_view).")
-    wall = datetime.now(UTC).replace(tzinfo=None)
-    opts = PushOptions(
-        as_of=parse_as_of(as_of) if as_of is not None else wall,
+    opts = push_options(
+        settings,
+        parse_as_of(as_of) if as_of is not None else None,
         full_refresh=full_refresh,
         dry_run=dry_run,
-        batch_size=settings.batch_size,
-        lookback_seconds=parse_duration(settings.lookback, "setting lookback"),
-        wall_now=wall,
         allow_future=allow_future,
-        allow_eviction=settings.allow_eviction,
-        lease_ttl_s=settings.lease_ttl,
-        lease_wait_s=settings.lease_wait,
-        full_refresh_every_s=(
-            parse_duration(settings.full_refresh_every, "setting full_refresh_every")
-            if settings.full_refresh_every
-            else None
-        ),
     )
-    store = open_store(settings)
-    try:
-        reader = open_reader(run.warehouse)
-    except BaseException:
-        store.close()
-        raise
     bar = Progress(enabled=not as_json)
     try:
-        summary = push(run.manifest, views, reader, store, opts, progress=bar.update)
+        summary = publish(settings, run.project, run.manifest, views, opts, progress=bar.update).summary
     finally:
         bar.close()
-        reader.close()
-        store.close()
     if as_json:
         echo_json(summary.to_dict())
     else:
@@ -111,6 +91,8 @@ def push_cmd(
                 )
             else:
                 click.echo(f"  {v.view}: {v.status.upper()} - {v.message}")
+        for warning in (w for v in summary.views for w in v.warnings):
+            click.echo(f"fsync: WARNING: {warning}", err=True)
     return summary.exit_code
 
 

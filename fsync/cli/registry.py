@@ -29,7 +29,7 @@ from fsync.registry.training_set import (
     write_duckdb,
     write_postgres,
 )
-from fsync.warehouse import open_reader
+from fsync.warehouse import open_reader, refuse_spark_queries
 
 
 def _lock_path(run: Invocation, lock_file: str | None) -> Path:
@@ -283,6 +283,7 @@ def training_set_cmd(
             click.echo(sql)
         return 0
     warehouse = run.warehouse
+    refuse_spark_queries(warehouse, "fsync training-set")
     if warehouse.kind == "duckdb":
         assert warehouse.duckdb_path is not None
         count, columns, rows = write_duckdb(sql, warehouse.duckdb_path, out)

@@ -12,11 +12,13 @@ from fsync.cli.options import json_option, project_options, store_options, wareh
 from fsync.cli.output import echo_json
 from fsync.cli.runtime import handle_errors, invocation
 from fsync.errors import FsyncError
+from fsync.monitoring.push_log import DEFAULT_PUSH_TABLE, export_push_log
 from fsync.serving import FeatureStore
 from fsync.serving.export import DEFAULT_TABLE, Destination, ParquetDestination, WarehouseDestination, export
 
 
-def _feature_store(flags: dict[str, Any]) -> FeatureStore:
+def feature_store(flags: dict[str, Any]) -> FeatureStore:
+    """The SDK over the project the flags name (the settings of this run)."""
     run = invocation(flags)
     settings = {k: v for k, v in vars(run.settings).items() if k != "project_dir"}
     return FeatureStore(run.settings.project_dir, env={}, **settings)
@@ -44,7 +46,7 @@ def serve_cmd(host: str, port: int, reload_seconds: float | None, **flags: Any) 
         raise FsyncError(f"--port {port} is not a TCP port (0-65535).")
     if reload_seconds is not None and reload_seconds <= 0:
         raise FsyncError(f"--reload-manifest {reload_seconds} must be a positive number of seconds.")
-    fs = _feature_store(flags)
+    fs = feature_store(flags)
     fs.store.ping()  # an unreachable store is exit 3 now, not a 503 on every request
     for name, problem in sorted(fs.services.problems.items()):
         click.echo(f"fsync serve: warning: service {name} cannot be served: {problem}", err=True)
@@ -63,7 +65,7 @@ def serve_cmd(host: str, port: int, reload_seconds: float | None, **flags: Any) 
 @handle_errors
 def services_cmd(as_json: bool, **flags: Any) -> int:
     """The feature services: every training set, and exposures with meta.feature_service."""
-    fs = _feature_store(flags)
+    fs = feature_store(flags)
     services = [s.to_dict() for s in fs.list_services()]
     if as_json:
         echo_json({"services": services, "problems": fs.services.problems})
@@ -97,18 +99,38 @@ def logs_group() -> None:
     help="Warehouse table [SCHEMA.]NAME for --to-warehouse (declare it as a dbt source).",
 )
 @click.option("--batch-size", type=int, default=5000, show_default=True, help="Log entries per batch.")
+@click.option(
+    "--push-log",
+    is_flag=True,
+    help="Also export the push log (setting push_log) to the warehouse table --push-table.",
+)
+@click.option(
+    "--push-table",
+    default=DEFAULT_PUSH_TABLE,
+    show_default=True,
+    help="Warehouse table [SCHEMA.]NAME of the push log (point_in_time_join's available_at reads it).",
+)
 @project_options
 @warehouse_options
 @store_options
 @json_option
 @handle_errors
 def logs_export_cmd(
-    out: Path | None, to_warehouse: bool, table: str, batch_size: int, as_json: bool, **flags: Any
+    out: Path | None,
+    to_warehouse: bool,
+    table: str,
+    batch_size: int,
+    push_log: bool,
+    push_table: str,
+    as_json: bool,
+    **flags: Any,
 ) -> int:
     """Drain the served-value log into Parquet files and/or a warehouse table, exactly once (each
     destination keeps its watermark with the data; the log is trimmed only after the export is durable)."""
     if out is None and not to_warehouse:
         raise FsyncError("give --out DIR and/or --to-warehouse.")
+    if push_log and not to_warehouse:
+        raise FsyncError("--push-log exports into the warehouse: add --to-warehouse.")
     run = invocation(flags)
     from fsync.online.stores import open_store
 
@@ -120,13 +142,16 @@ def logs_export_cmd(
         if to_warehouse:
             destinations.append(WarehouseDestination(run.warehouse, table))
         summary = export(store, destinations, batch_size)
+        pushes = export_push_log(store, run.warehouse, push_table) if push_log else None
     finally:
         for d in destinations:
             d.close()
         store.close()
     if as_json:
-        echo_json(summary.to_dict())
+        echo_json({**summary.to_dict(), **({"push_log": pushes.to_dict()} if pushes else {})})
     else:
+        if pushes is not None:
+            click.echo(f"exported the push log: {pushes.rows} pushed entities to warehouse:{pushes.table}")
         click.echo(
             f"exported {summary.entries} requests ({summary.rows} rows) in {summary.batches} batches to"
             f" {', '.join(summary.destinations)}; trimmed {summary.trimmed}, {summary.remaining} left"

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from fsync.errors import FsyncError
-from fsync.manifest.artifacts import BuildHealth, load_build_health, load_manifest_json, tests_by_model
+from fsync.manifest.artifacts import load_manifest_json, tests_by_model
 from fsync.manifest.graph import Node, ProjectGraph
+from fsync.manifest.health import BuildHealth, load_build_health
 from fsync.manifest.names import FeatureRef, ViewRef, did_you_mean, parse_feature_ref, parse_view_ref
 from fsync.manifest.spec import FeatureViewSpec, TrainingSetSpec, parse_feature_view, parse_training_set
 
@@ -142,5 +143,7 @@ def parse_manifest(doc: dict[str, Any], target_path: Path, health: BuildHealth |
 
 
 def load_manifest(target_path: Path) -> Manifest:
-    """target_path/manifest.json (+ run_results.json when present), parsed once."""
-    return parse_manifest(load_manifest_json(target_path), target_path, load_build_health(target_path))
+    """target_path/manifest.json, parsed once, with the build health of every dbt invocation fsync can see
+    there (fsync/manifest/health.py)."""
+    doc = load_manifest_json(target_path)
+    return parse_manifest(doc, target_path, load_build_health(target_path, doc))

@@ -134,12 +134,13 @@ class LatestRowsQuery:
         return f"with _s as ({staged[0]}) select * from ({ranked}) as _q"
 
     def checks(self, staged: SQL, w: Window) -> SQL:
-        """One row: entities to push (alive), entities with an ambiguous latest row, greatest created_ts."""
+        """One row: entities to push (alive), entities with an ambiguous latest row, greatest created_ts,
+        greatest feature_ts of the candidates (alive or not: the push's freshness warnings)."""
         sql = self._ranked(staged, f", rank() {self.over} as _rk")
         sql = (
             f"select count(*) filter (where _rn = 1 and {self.ts} >= {self.p}),"
-            f" count(*) filter (where _rk = 1) - count(*) filter (where _rn = 1), max(_fsync_created_max)"
-            f" from ({sql}) as _c"
+            f" count(*) filter (where _rk = 1) - count(*) filter (where _rn = 1), max(_fsync_created_max),"
+            f" max({self.ts}) from ({sql}) as _c"
         )
         # the staged SQL's parameters come first in the text (inside the CTE)
         return sql, [*staged[1], w.alive_from]

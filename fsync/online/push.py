@@ -14,11 +14,12 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fsync.errors import CheckFailed, FsyncError, InfraUnavailable
 from fsync.manifest import FeatureViewSpec, Manifest
+from fsync.online import push_log
 from fsync.online.encoding import (
     FEATURE_FAMILIES,
     KEY_FAMILIES,
@@ -28,6 +29,7 @@ from fsync.online.encoding import (
     entity_key,
     type_family,
 )
+from fsync.online.freshness import push_warnings
 from fsync.online.latest import Bookkeeping, LatestRowsQuery, Window
 from fsync.online.lease import Heartbeat, LeaseBusy, acquire
 from fsync.online.stores.base import LAYOUT, META, Batch, LeaseLost, OnlineStore
@@ -50,6 +52,7 @@ class PushOptions:
     lease_ttl_s: float = 30.0  # a lease not renewed for this long is free (its holder crashed)
     lease_wait_s: float = 0.0  # how long to wait for another push of the same view to finish
     full_refresh_every_s: int | None = None  # an incremental push older than this since the last full: full
+    push_log: bool = False  # record when each pushed entity became servable (fsync.online.push_log)
 
 
 @dataclass
@@ -64,6 +67,7 @@ class ViewResult:
     exit_code: int = 0
     reason: str | None = None  # why a full push (first push, --full-refresh, schema change, ...)
     evicted_keys: int = 0  # keys Redis evicted while this view was pushed (any prefix)
+    warnings: list[str] = field(default_factory=list)  # freshness: 0 entities written, SLA already breached
 
 
 @dataclass
@@ -82,7 +86,7 @@ class PushSummary:
             "as_of": self.as_of,
             "store": self.store,
             "exit_code": self.exit_code,
-            "warnings": self.warnings,
+            "warnings": [*self.warnings, *(w for v in self.views for w in v.warnings)],
             "views": [asdict(v) for v in self.views],
         }
 
@@ -192,6 +196,7 @@ class Plan:
     window: Window
     total: int
     created_max: datetime | None
+    newest_ts: datetime | None  # the greatest feature_ts <= as_of among the candidates (alive or not)
 
 
 def _full_reason(
@@ -208,6 +213,10 @@ def _full_reason(
         return "first push"
     if watermark.get("layout") != LAYOUT:
         return f"the store holds layout {watermark.get('layout', 1)}, this fsync writes layout {LAYOUT}"
+    if "instance" in watermark and watermark["instance"] != store.instance():
+        # A server of the store (a cluster node) restarted without its data since the last push: what it
+        # held is gone although the watermark, kept elsewhere, survived.
+        return "a server of the online store restarted without its data since the last push"
     if datetime.fromisoformat(watermark["as_of"]) > opts.as_of:
         # going back in time: entities pushed from later rows must be rewritten or removed
         return f"--as-of is earlier than the last push's ({watermark['as_of']})"
@@ -261,7 +270,7 @@ def plan_view(view: FeatureViewSpec, reader: Reader, store: OnlineStore, opts: P
             f"; example row: {_example(view, null_row)}. Nothing of {view.label} was written."
         )
     staged = reader.stage(*q.candidates(window))
-    total, n_dup, created_max = reader.one(*q.checks(staged, window)) or (0, 0, None)
+    total, n_dup, created_max, newest_ts = reader.one(*q.checks(staged, window)) or (0, 0, None, None)
     if n_dup:
         dup = reader.one(*q.duplicate_example(staged))
         raise FsyncError(
@@ -282,6 +291,7 @@ def plan_view(view: FeatureViewSpec, reader: Reader, store: OnlineStore, opts: P
         window=window,
         total=int(total),
         created_max=created_max,
+        newest_ts=newest_ts,
     )
 
 
@@ -294,6 +304,7 @@ def _write_rows(
     generation: int,
     beat: Heartbeat,
     progress: Progress | None,
+    collected: tuple[list[str], list[int]] | None = None,
 ) -> int:
     view, columns = plan.view, plan.columns
     n_keys = len(view.entity_keys)
@@ -328,6 +339,9 @@ def _write_rows(
             entities = [entity_key(row[:n_keys]) for row in rows]
         batch = Batch(list(columns), entities, feature_ts, expires, encoded, generation, same_fields, meta)
         store.write(view.store_id, batch, offset_ms)
+        if collected is not None:  # the push log: which entities, at which feature_ts
+            collected[0].extend(entities)
+            collected[1].extend(feature_ts)
         written += len(rows)
         if progress:
             progress(view.label, written, plan.total)
@@ -354,6 +368,7 @@ def push_view(
             rows=plan.total,
             reason=plan.reason,
             seconds=round(time.perf_counter() - started, 3),
+            warnings=push_warnings(view, opts.as_of, _newest(plan), plan.total, plan.full),
         )
     token = acquire(store, view, opts.lease_ttl_s, opts.lease_wait_s)
     beat = Heartbeat(store, view.store_id, token, opts.lease_ttl_s)
@@ -381,7 +396,8 @@ def _push_leased(
     watermark = plan.watermark
     previous = int(watermark["generation"]) if watermark else 0
     generation = store.next_generation(view.store_id, previous) if plan.full else previous
-    written = _write_rows(plan, store, reader, opts, generation, beat, progress)
+    collected: tuple[list[str], list[int]] | None = ([], []) if opts.push_log else None
+    written = _write_rows(plan, store, reader, opts, generation, beat, progress, collected)
     result = ViewResult(
         view=view.label,
         status="pushed",
@@ -412,6 +428,13 @@ def _push_leased(
         filter(None, [plan.created_max.isoformat() if plan.created_max else None, prev_created]), default=None
     )
     full_as_of = opts.as_of.isoformat() if plan.full else (watermark or {}).get("full_as_of")
+    newest = _newest(plan)
+    if collected is not None:
+        # Every write is confirmed: on the push's time line the entities are servable from now on.
+        completed_at = datetime.now(UTC).replace(tzinfo=None)
+        available_at = shift(opts.as_of, time.perf_counter() - started)
+        mode = result.mode or "full"
+        push_log.append(store, view, generation, mode, opts.as_of, completed_at, available_at, *collected)
     store.set_watermark(
         view.store_id,
         {
@@ -424,8 +447,12 @@ def _push_leased(
             "fields": plan.columns,
             "schema": plan.schema,
             "layout": LAYOUT,
+            "instance": instance,
+            "newest_ts": newest.isoformat() if newest else None,
+            "completed_at": datetime.now(UTC).replace(tzinfo=None).isoformat(),  # the wall clock
         },
     )
+    result.warnings = push_warnings(view, opts.as_of, newest, written, plan.full)
     if result.evicted_keys > 0:
         result.message = (
             f"warning: the store evicted {result.evicted_keys} keys (any prefix) during this push"
@@ -433,6 +460,14 @@ def _push_leased(
         )
     result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def _newest(plan: Plan) -> datetime | None:
+    """The greatest feature_ts <= as_of of the view: a full push saw every entity; an incremental one only
+    the changed ones, so the last push's newest counts too."""
+    previous = (plan.watermark or {}).get("newest_ts") if not plan.full else None
+    found = [ts for ts in (plan.newest_ts, datetime.fromisoformat(previous) if previous else None) if ts]
+    return max(found, default=None)
 
 
 def check_as_of(opts: PushOptions) -> None:

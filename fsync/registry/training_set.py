@@ -63,6 +63,7 @@ class Request:
     entity_keys: tuple[str, ...]
     label_timestamp: str
     views: tuple[ViewRequest, ...]
+    available_at: str | None = None  # the push log relation: join what was served (docs/availability.md)
 
     def jinja(self) -> str:
         entries = ", ".join(
@@ -71,6 +72,14 @@ class Request:
             + f", prefix={json.dumps(v.prefix)}, columns={v.columns_jinja()})"
             for v in self.views
         )
+        if self.available_at is not None:
+            entries = ", ".join(
+                f"fstore._with_available_at(fstore.feature_view({json.dumps(v.view.name)}"
+                + (f", version={v.view.version}" if v.view.version is not None else "")
+                + f", prefix={json.dumps(v.prefix)}, columns={v.columns_jinja()}),"
+                f" {json.dumps(self.available_at)})"
+                for v in self.views
+            )
         return (
             f"{{{{ fstore.point_in_time_join(labels={self.labels},"
             f" entity_keys={json.dumps(list(self.entity_keys))},"
@@ -196,12 +205,23 @@ def dbt_executable() -> str:
 
 def compile_sql(request: Request, project_dir: Path, dbt_target: str | None, profiles_dir: str | None) -> str:
     """Compile the join with the real dbt, in its own target/log dirs (the project's target/ stays as is)."""
+    return compile_inline(request.jinja(), project_dir, dbt_target, profiles_dir)
+
+
+def compile_inline(
+    jinja: str,
+    project_dir: Path,
+    dbt_target: str | None,
+    profiles_dir: str | None,
+    dbt_vars: dict[str, Any] | None = None,
+) -> str:
+    """`dbt compile --inline` of a template in its own target/log dirs (the project's target/ stays as is)."""
     with tempfile.TemporaryDirectory(prefix="fsync-ts-") as tmp:
         cmd = [
             dbt_executable(),
             "compile",
             "--inline",
-            request.jinja(),
+            jinja,
             "--output",
             "json",
             "--quiet",
@@ -217,6 +237,8 @@ def compile_sql(request: Request, project_dir: Path, dbt_target: str | None, pro
             cmd += ["--target", dbt_target]
         if profiles_dir:
             cmd += ["--profiles-dir", profiles_dir]
+        if dbt_vars:
+            cmd += ["--vars", json.dumps(dbt_vars)]
         proc = subprocess.run(cmd, cwd=project_dir, capture_output=True, text=True)
     if proc.returncode != 0:
         text = (proc.stdout + proc.stderr).strip()

@@ -5,7 +5,8 @@ The SQL depends only on the views, columns, prefixes, keys, label timestamp and 
 columns, so it is compiled once per such shape and cached: in memory, and on disk under the project's target
 path keyed by the manifest it was compiled against (a second call, even from a new process, skips dbt).
 In-memory labels (a pandas DataFrame or a pyarrow Table) are the relation `fsync_labels`: registered with
-DuckDB, or loaded into the temp table `pg_temp.fsync_labels` on PostgreSQL.
+DuckDB, or loaded into the temp table `pg_temp.fsync_labels` on PostgreSQL. A Spark build is queried by an
+in-memory DuckDB over its tables' Parquet files, with the join compiled against a DuckDB twin of the target.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ from fsync.registry.training_set import (
     labels_expression,
     run_postgres,
 )
-from fsync.warehouse import Warehouse, open_duckdb
+from fsync.warehouse import SparkParquetReader, Warehouse, open_duckdb
 
 if TYPE_CHECKING:
     import pyarrow
 
 MEMORY_LABELS = "fsync_labels"
+DUCKDB_TWIN = "fsync_spark_as_duckdb"  # the target a Spark build's training-set SQL compiles against
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Project:
     target: str | None
     profiles_dir: str | None
     cache_dir: Path
+    profile: str | None = None  # the project's dbt profile (a Spark build compiles against a DuckDB twin)
 
 
 def _as_arrow(labels: Any) -> pyarrow.Table | None:
@@ -96,12 +99,31 @@ class HistoricalFeatures:
         if path.is_file():
             sql = path.read_text()
         else:
-            sql = compile_sql(
-                request, self.project.project_dir.resolve(), self.project.target, self.project.profiles_dir
-            )
+            target, profiles = self.project.target, self.project.profiles_dir
+            if self.warehouse.kind == "spark":
+                target, profiles = DUCKDB_TWIN, str(self._duckdb_twin())
+            sql = compile_sql(request, self.project.project_dir.resolve(), target, profiles)
             _write_atomically(path, sql)
         self._sql[key] = sql
         return sql
+
+    def _duckdb_twin(self) -> Path:
+        """A profiles dir whose one target is an in-memory DuckDB with the Spark target's schema: the join
+        compiles to DuckDB SQL (the duckdb__ macros, tested like the spark__ ones) naming each Spark table
+        "memory"."<schema>"."<table>", which is the view SparkParquetReader makes over its Parquet files."""
+        profile, schema = self.project.profile, self.warehouse.spark_schema
+        if not profile or not schema:
+            raise FsyncError(
+                "historical features of a Spark build need the project's dbt profile and the spark target's"
+                " schema; name a profile in dbt_project.yml and a schema in the target."
+            )
+        directory = self.project.cache_dir / "spark-as-duckdb"
+        outputs = {DUCKDB_TWIN: {"type": "duckdb", "path": ":memory:", "schema": schema, "threads": 1}}
+        # JSON is YAML: profiles.yml written without a YAML writer
+        _write_atomically(
+            directory / "profiles.yml", json.dumps({profile: {"target": DUCKDB_TWIN, "outputs": outputs}})
+        )
+        return directory
 
     def run(
         self,
@@ -109,11 +131,13 @@ class HistoricalFeatures:
         views: tuple[ViewRequest, ...],
         label_timestamp: str,
         entity_keys: tuple[str, ...],
+        available_at: str | None = None,
     ) -> pyarrow.Table:
         table = _as_arrow(labels)
         kind = self.warehouse.kind
+        dialect = "duckdb" if kind == "spark" else kind  # a Spark build is queried by DuckDB over its files
         if table is None:
-            expr, labels_file = labels_expression(str(labels), self.manifest, kind)
+            expr, labels_file = labels_expression(str(labels), self.manifest, dialect)
             shape: tuple[tuple[str, str], ...] = ()
         else:
             names = table.column_names
@@ -123,13 +147,33 @@ class HistoricalFeatures:
                         f"labels have no column {k!r} (their columns: {', '.join(names)}); the label key"
                         " columns and the label timestamp must be columns of the labels."
                     )
-            expr = json.dumps(MEMORY_LABELS if kind == "duckdb" else PG_TEMP_LABELS)
+            expr = json.dumps(MEMORY_LABELS if dialect == "duckdb" else PG_TEMP_LABELS)
             labels_file = None
             shape = tuple((f.name, str(f.type)) for f in table.schema)
-        sql = self.sql(Request(expr, entity_keys, label_timestamp, views), shape)
+        sql = self.sql(Request(expr, entity_keys, label_timestamp, views, available_at), shape)
         if kind == "duckdb":
             return self._run_duckdb(sql, table)
+        if kind == "spark":
+            return self._run_spark(sql, table)
         return self._run_postgres(sql, table, labels_file)
+
+    def _run_spark(self, sql: str, table: pyarrow.Table | None) -> pyarrow.Table:
+        import duckdb
+
+        assert self.warehouse.spark_warehouse is not None
+        reader = SparkParquetReader(self.warehouse.spark_warehouse)
+        try:
+            reader.expose_all()
+            reader.con.execute("set preserve_insertion_order = true")
+            if table is not None:
+                reader.con.register(MEMORY_LABELS, table)
+            return _arrow(reader.con, sql)
+        except duckdb.Error as exc:
+            raise FsyncError(
+                f"the training-set query failed on DuckDB over the Spark build's Parquet files: {exc}"
+            ) from None
+        finally:
+            reader.close()
 
     def _run_duckdb(self, sql: str, table: pyarrow.Table | None) -> pyarrow.Table:
         import duckdb

@@ -175,6 +175,7 @@ class FeatureStore:
         label_timestamp: str | None = None,
         entity_keys: Sequence[str] | None = None,
         prefixes: Mapping[str, str] | None = None,
+        available_at: str | None = None,
     ) -> pyarrow.Table:
         """A point-in-time-correct training set: every label row, in order, with each view's row as of its
         label timestamp (the same compiled fstore.point_in_time_join as the dbt training-set models).
@@ -186,6 +187,10 @@ class FeatureStore:
             training_set: a training-set model whose views, columns and prefixes to use.
             label_timestamp: the labels' timestamp column (default: the training set's, else `label_ts`).
             entity_keys: the labels' key columns (default: the training set's, else the first view's keys).
+            available_at: the push log relation (`fsync logs export --push-log`, e.g. "main.fsync_push_log"):
+                join each label to what the online store served at label_ts, push delays included, instead of
+                the row with the greatest feature_ts <= label_ts (docs/availability.md). Columns
+                `<prefix>available_at` (when that served state began) join the view's.
         Returns a pyarrow Table (`.to_pandas()` for a DataFrame). The SQL is compiled by dbt once per shape.
         """
         if (features is None) == (training_set is None):
@@ -208,9 +213,10 @@ class FeatureStore:
                 target=chosen_target(self.settings, self.project),
                 profiles_dir=str(profiles_dir(self.settings, os.environ)),
                 cache_dir=self.project.target_path / "fsync" / "compiled",
+                profile=self.project.profile,
             )
             self._historical = HistoricalFeatures(self.manifest, project, self.warehouse)
-        return self._historical.run(labels, views, label_ts, keys)
+        return self._historical.run(labels, views, label_ts, keys, available_at)
 
     def flush_log(self) -> None:
         """Append the served-value log entries still waiting for a round trip to the store (Redis sends a

@@ -1,6 +1,6 @@
-"""Warehouse readers: one small interface (columns, one row, a stream of rows) over DuckDB and PostgreSQL,
-opened read-only, in UTC. A missing DuckDB file is a user error; a locked file or an unreachable server is an
-outage (exit 3), reported without the password."""
+"""Warehouse readers: one small interface (columns, one row, a stream of rows) over DuckDB, PostgreSQL and
+the Parquet files of a Spark build, opened read-only, in UTC. A missing DuckDB file is a user error; a locked
+file or an unreachable server is an outage (exit 3), reported without the password."""
 
 from __future__ import annotations
 
@@ -40,6 +40,9 @@ class DuckDBReader:
 
     def __init__(self, path: Path, memory_limit: str | None = None) -> None:
         self.con = open_duckdb(path)
+        self._configure(memory_limit)
+
+    def _configure(self, memory_limit: str | None) -> None:
         self.con.execute("set TimeZone = 'UTC'")
         self.con.execute("set preserve_insertion_order = false")
         if memory_limit:
@@ -78,6 +81,63 @@ class DuckDBReader:
 
     def close(self) -> None:
         self.con.close()
+
+
+class SparkParquetReader(DuckDBReader):
+    """A Spark-built warehouse read from the Parquet files of its tables, by an in-memory DuckDB: the table
+    `schema.table` of dbt-spark's default layout is `<warehouse dir>/<schema>.db/<table>/` (Hive-style
+    partition directories included), exposed as a DuckDB view of the same name, so every query of fsync runs
+    unchanged and streams in batches; nothing is collected in a Spark driver (no Spark runs at all)."""
+
+    def __init__(self, warehouse_dir: Path, memory_limit: str | None = None) -> None:
+        import duckdb
+
+        if not warehouse_dir.is_dir():
+            raise FsyncError(
+                f"Spark warehouse dir {warehouse_dir} does not exist; run `dbt build` on the spark target,"
+                " or check spark.sql.warehouse.dir in the dbt profile (FSYNC_SPARK_WAREHOUSE overrides it)."
+            )
+        self.warehouse_dir = warehouse_dir
+        self.con = duckdb.connect()
+        self._configure(memory_limit)
+        self._tables: set[tuple[str, str]] = set()
+
+    def columns(self, schema: str, table: str) -> dict[str, str]:
+        self.expose(schema, table)
+        return super().columns(schema, table)
+
+    def expose_all(self) -> None:
+        """A view of every table under the warehouse dir (for SQL that names any of them)."""
+        for database in sorted(self.warehouse_dir.glob("*.db")):
+            for table in sorted(p for p in database.iterdir() if p.is_dir()):
+                self.expose(database.name.removesuffix(".db"), table.name)
+
+    def expose(self, schema: str, table: str) -> None:
+        """The view `schema.table` over the table's Parquet files (none: the relation is not found)."""
+        if (schema, table) in self._tables:
+            return
+        location = self.warehouse_dir / f"{schema.lower()}.db" / table.lower()
+        if (location / "_delta_log").is_dir():
+            raise FsyncError(
+                f"{schema}.{table} under {location} is a Delta table; fsync reads Spark's Parquet tables:"
+                " build the feature view with file_format parquet."
+            )
+        # Spark's own files (_SUCCESS, _temporary/ of an unfinished write, .crc checksums) are not data.
+        files = sorted(
+            str(f)
+            for f in location.rglob("*.parquet")
+            if not any(part.startswith(("_", ".")) for part in f.relative_to(location).parts)
+        )
+        if not files:
+            return
+        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        with _duckdb_errors():
+            self.con.execute(f"create schema if not exists {quote(schema)}")
+            self.con.execute(
+                f"create or replace view {quote(schema)}.{quote(table)} as"
+                f" select * from read_parquet([{listed}], hive_partitioning = true)"
+            )
+        self._tables.add((schema, table))
 
 
 class PostgresReader:

@@ -96,3 +96,26 @@
 {% macro default___integer_series(lo, hi) %}generate_series({{ lo }}, {{ hi }}){% endmacro %}
 {% macro duckdb___integer_series(lo, hi) %}unnest(generate_series({{ lo }}, {{ hi }})){% endmacro %}
 {% macro spark___integer_series(lo, hi) %}explode(sequence({{ lo }}, {{ hi }})){% endmacro %}
+
+{#- The current instant as a naive UTC timestamp (the canonical type). -#}
+{% macro _current_timestamp_utc() %}{{ return(adapter.dispatch('_current_timestamp_utc', 'fstore')()) }}{% endmacro %}
+{% macro default___current_timestamp_utc() %}cast(current_timestamp at time zone 'UTC' as {{ fstore._timestamp_type() }}){% endmacro %}
+{#- Spark: current_timestamp() is TIMESTAMP_LTZ; convert_timezone makes the UTC wall clock a TIMESTAMP_NTZ. -#}
+{% macro spark___current_timestamp_utc() %}convert_timezone('UTC', current_timestamp()){% endmacro %}
+
+{#- The text of one top-level key of a JSON object held as text (NULL when absent or JSON null). -#}
+{% macro _json_text(expr, key) %}{{ return(adapter.dispatch('_json_text', 'fstore')(expr, key)) }}{% endmacro %}
+{% macro default___json_text(expr, key) %}(cast({{ expr }} as json) ->> '{{ key }}'){% endmacro %}
+{% macro duckdb___json_text(expr, key) %}json_extract_string({{ expr }}, '$."{{ key }}"'){% endmacro %}
+{% macro spark___json_text(expr, key) %}get_json_object({{ expr }}, '$.{{ key }}'){% endmacro %}
+{#- Does a JSON object held as text have the top-level key (its value may be JSON null)? -#}
+{% macro _json_has_key(expr, key) %}{{ return(adapter.dispatch('_json_has_key', 'fstore')(expr, key)) }}{% endmacro %}
+{% macro default___json_has_key(expr, key) %}((cast({{ expr }} as json) -> '{{ key }}') is not null){% endmacro %}
+{% macro duckdb___json_has_key(expr, key) %}(json_extract({{ expr }}, '$."{{ key }}"') is not null){% endmacro %}
+{#- Spark: get_json_object cannot tell an absent key from a JSON null; the exported text is compact JSON. -#}
+{% macro spark___json_has_key(expr, key) %}(instr({{ expr }}, '"{{ key }}":') > 0){% endmacro %}
+
+{#- Shift a timestamp by a whole number of microseconds. -#}
+{% macro _shift_microseconds(expr, n) %}{{ return(adapter.dispatch('_shift_microseconds', 'fstore')(expr, n)) }}{% endmacro %}
+{% macro default___shift_microseconds(expr, n) %}({{ expr }} + interval '{{ n }} microsecond'){% endmacro %}
+{% macro spark___shift_microseconds(expr, n) %}timestampadd(MICROSECOND, {{ n }}, {{ expr }}){% endmacro %}

@@ -171,3 +171,24 @@
   {% endif %}
   {% do return(ns.node) %}
 {% endmacro %}
+
+{#- The timestamp column and SLA (seconds) the freshness test checks: the arguments, else the model's
+    meta.feature_view (the model found by its relation). -#}
+{% macro _freshness_spec(model, timestamp, freshness_sla, macro_name) %}
+  {% set ns = namespace(meta=none) %}
+  {% if execute and (timestamp is none or freshness_sla is none) %}
+    {% for node in graph.nodes.values() if node.resource_type == 'model'
+         and (node.alias or node.name) | lower == (model.identifier or '') | lower
+         and (node.schema or '') | lower == (model.schema or '') | lower %}
+      {% set ns.meta = (node.config.meta or {}).get('feature_view') %}
+    {% endfor %}
+    {% if ns.meta is none %}
+      {{ fstore._fail(macro_name, "model " ~ model ~ " has no meta.feature_view; pass `timestamp` and `freshness_sla` to the test, e.g. arguments: {timestamp: feature_ts, freshness_sla: 26h}.") }}
+    {% endif %}
+  {% endif %}
+  {% set meta = ns.meta or {} %}
+  {% set column = timestamp if timestamp is not none else meta.get('timestamp', 'feature_ts') %}
+  {% set sla = freshness_sla if freshness_sla is not none else meta.get('freshness_sla') %}
+  {% set seconds = fstore._parse_duration(sla, 'freshness_sla', macro_name).seconds if execute else 1 %}
+  {% do return({'timestamp': column, 'sla_seconds': seconds}) %}
+{% endmacro %}

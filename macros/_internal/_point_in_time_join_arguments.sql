@@ -13,7 +13,7 @@
   {% endif %}
   {% do fstore._require_columns(labels, keys + [label_ts], 'entity_keys/label_timestamp', m) %}
 
-  {% set allowed_keys = ['relation', 'columns', 'ttl', 'prefix', 'timestamp', 'created_timestamp', 'entity_keys'] %}
+  {% set allowed_keys = ['relation', 'columns', 'ttl', 'prefix', 'timestamp', 'created_timestamp', 'entity_keys', 'available_at'] %}
   {% set views = [] %}
   {% set outputs_seen = {} %}
   {% for fv in feature_views %}
@@ -60,9 +60,14 @@
     {% endfor %}
     {% do fstore._require_columns(fv.relation, fv_keys + [ts] + created + (cols | map(attribute='source') | list),
                                   where ~ ".entity_keys/timestamp/created_timestamp/columns", m) %}
-    {% do views.append({'relation': fv.relation, 'keys': fv_keys, 'ts': ts, 'ts_output': prefix ~ ts,
-                        'created': created[0] if created else none, 'ttl_seconds': ttl.seconds if ttl else none,
-                        'columns': cols}) %}
+    {% set entry = {'relation': fv.relation, 'keys': fv_keys, 'ts': ts, 'ts_output': prefix ~ ts,
+                    'created': created[0] if created else none, 'ttl_seconds': ttl.seconds if ttl else none,
+                    'columns': cols} %}
+    {#- available_at: join what the online store served (the push log), docs/availability.md -#}
+    {% if fv.get('available_at') is not none %}
+      {% set entry = fstore._available_at_entry(entry, fv.available_at, prefix, where, m) %}
+    {% endif %}
+    {% do views.append(entry) %}
   {% endfor %}
   {% do return({'keys': keys, 'label_ts': label_ts, 'views': views}) %}
 {% endmacro %}

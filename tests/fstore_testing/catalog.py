@@ -23,13 +23,18 @@ class Site:
 
 
 def run_catalog(
-    target_path: Path, duckdb_path: Path, out_dir: Path, *extra: str, env: dict[str, str] | None = None
+    target_path: Path,
+    duckdb_path: Path,
+    out_dir: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    as_of: str = AS_OF,
 ) -> tuple[int, str]:
     """`fsync catalog` with every setting explicit (no fsync.toml / FSYNC_* of the developer)."""
     args = [
         "catalog", "--out", str(out_dir), "--project-dir", str(DEMO_DIR),
         "--target-path", str(target_path), "--duckdb-path", str(duckdb_path),
-        "--as-of", AS_OF, *extra,
+        "--as-of", as_of, *extra,
     ]
     run_env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("FSYNC_")}
     run_env.update(env or {})

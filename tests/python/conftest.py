@@ -21,6 +21,7 @@ import pytest
 from fstore_testing.dbt import ENGINES, PgSettings, drop_schemas, write_profiles
 from fstore_testing.demo import DemoBuild, build_demo
 from fstore_testing.engines import Engine, make_engine
+from fstore_testing.redis_server import free_port, start_redis
 
 
 @pytest.fixture(scope="session")
@@ -122,3 +123,13 @@ def duckdb_demo(demo_builds: Callable[[str], DemoBuild]) -> DemoBuild:
 @pytest.fixture(scope="session")
 def pg_demo(demo_builds: Callable[[str], DemoBuild]) -> DemoBuild:
     return demo_builds("postgres")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private redis-server on a free port for the session (never the shared 127.0.0.1:6379)."""
+    port = free_port()
+    proc = start_redis(tmp_path_factory.mktemp("redis"), port)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)

@@ -11,8 +11,10 @@ def open_store(settings: Settings) -> OnlineStore:
     """The online store the settings name (Redis is pinged: an unreachable server is exit 3)."""
     if settings.store == "redis":
         from fsync.online.stores.redis import RedisStore
+        from fsync.online.stores.redis_cluster import RedisClusterStore
 
-        store = RedisStore(
+        kind = RedisClusterStore if settings.redis_cluster else RedisStore
+        store = kind(
             settings.redis_url,
             prefix=settings.key_prefix,
             retries=settings.retries,

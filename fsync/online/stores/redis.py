@@ -47,13 +47,12 @@ end
 
 # ARGV[1]: msgpack [names, columns, meta, expire_ms, replace, prefix, entities]; the hash of entity i is
 # prefix .. entities[i] (named in the payload, not in KEYS: packing a thousand KEYS per call cost more than
-# the rest of the push; Redis Cluster is not supported anyway). It gets names[j] -> columns[j][i],
+# the rest of the push; on Redis Cluster the batch is split per node, fsync/online/stores/redis_cluster.py).
+# It gets names[j] -> columns[j][i],
 # `__m` -> meta[i], and PEXPIREAT expire_ms[i]. A script runs atomically, so every hash of the batch is
 # replaced whole (DEL + HSET + PEXPIREAT): no reader sees half old, half new fields. `replace` false skips
 # the DEL when every stored hash of the view is known to have exactly these fields (or none exists).
-_WRITE = (
-    _FENCE
-    + """
+_WRITE_BODY = """
 local batch = cmsgpack.unpack(ARGV[1])
 local names, columns, meta, expire, replace = batch[1], batch[2], batch[3], batch[4], batch[5]
 local prefix, entities = batch[6], batch[7]
@@ -71,14 +70,12 @@ for i = 1, #entities do
 end
 return #entities
 """
-)
+_WRITE = _FENCE + _WRITE_BODY
 
 # ARGV[1] cursor, [4] MATCH pattern, [5] generation, [6] COUNT. Deletes matched hashes of another
 # generation server-side (the generation is the last part of `__m`; a hash without `__m` is of an older
 # layout and goes too).
-_DELETE_STALE = (
-    _FENCE
-    + """
+_DELETE_STALE_BODY = """
 local res = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[4], 'COUNT', ARGV[6])
 local deleted = 0
 for _, key in ipairs(res[2]) do
@@ -90,7 +87,7 @@ for _, key in ipairs(res[2]) do
 end
 return {res[1], deleted}
 """
-)
+_DELETE_STALE = _FENCE + _DELETE_STALE_BODY
 
 # KEYS[1] the watermarks hash. ARGV[1] the view, [4] the watermark JSON.
 _SET_WATERMARK = (
@@ -176,6 +173,8 @@ _RETRYABLE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
 
 
 class RedisStore(OnlineStore):
+    _retryable: tuple[type[Exception], ...] = _RETRYABLE
+
     def __init__(
         self,
         url: str,
@@ -188,10 +187,9 @@ class RedisStore(OnlineStore):
         self.url_redacted = redact_url(url)
         self.prefix = prefix
         self.retries, self.backoff_s = retries, backoff_s
+        self._url, self._timeout_s = url, timeout_s
         try:
-            self.r = redis.Redis.from_url(
-                url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, decode_responses=True
-            )
+            self.r = self._client(decode_responses=True)
         except (ValueError, TypeError) as exc:
             raise FsyncError(
                 f"FSYNC_REDIS_URL {self.url_redacted} is not a valid Redis URL"
@@ -215,19 +213,33 @@ class RedisStore(OnlineStore):
         self._fences: dict[str, str] = {}  # view -> token of the lease this store holds
         self._max_payload: int | None = None
         self._loaded = False  # the write script is loaded (a restarted Redis forgets it: NOSCRIPT, resent)
-        self._url, self._timeout_s = url, timeout_s
         self.log_max_entries = log_max_entries
         self._read_conn: Any = None  # the serving read path's own connection (one request at a time)
         self._read_lock = threading.Lock()
         self._log_pending: list[bytes] = []  # XADDs of logged reads, sent ahead of the next round trip
-        self._raw: redis.Redis | None = None  # binary replies, for the log stream
+        self._raw: Any = None  # binary replies, for the log stream
+
+    def _client(self, decode_responses: bool) -> Any:
+        return redis.Redis.from_url(
+            self._url,
+            socket_timeout=self._timeout_s,
+            socket_connect_timeout=self._timeout_s,
+            decode_responses=decode_responses,
+        )
+
+    def _node_clients(self) -> list[redis.Redis]:
+        """A client of each server that holds data (one here; every primary of a cluster)."""
+        return [self.r]
+
+    def _before_retry(self) -> None:  # noqa: B027 - optional hook
+        """Called before an operation is retried (a cluster refreshes its slot map)."""
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         """Bounded retries with exponential backoff; every retried operation is idempotent."""
         for attempt in range(self.retries + 1):
             try:
                 return fn()
-            except _RETRYABLE as exc:
+            except self._retryable as exc:
                 if attempt == self.retries:
                     raise InfraUnavailable(
                         f"Redis at {self.url_redacted} is unavailable ({what} failed after {attempt + 1}"
@@ -235,6 +247,7 @@ class RedisStore(OnlineStore):
                         " Redis is back."
                     ) from None
                 time.sleep(self.backoff_s * 2**attempt)
+                self._before_retry()
             except redis.ResponseError as exc:
                 raise self._response_error(what, exc) from None
         raise AssertionError("unreachable")
@@ -262,8 +275,20 @@ class RedisStore(OnlineStore):
             return InfraUnavailable(f"Redis at {self.url_redacted} is busy ({what}: {text}); push again.")
         return InfraUnavailable(f"Redis at {self.url_redacted} refused {what}: {text}")
 
+    # -- the key layout: every key name is built by these three methods -------------------------------------
+    # Single Redis: `<prefix>:<view>:<entity>` per entity, `<prefix>:<name>` for bookkeeping (watermarks,
+    # generations, leases, the served-value log). Redis Cluster keeps the entity keys (each lands on its own
+    # slot) and hash-tags the bookkeeping `{<prefix>}:<name>` so that all of it lives on one slot (the scripts
+    # that fence a watermark by the lease touch both): RedisClusterStore.meta_key.
+    def view_prefix(self, view: str) -> str:
+        return f"{self.prefix}:{view}:"
+
     def key(self, view: str, entity: str) -> str:
-        return f"{self.prefix}:{view}:{entity}"
+        return f"{self.view_prefix(view)}{entity}"
+
+    def meta_key(self, name: str) -> str:
+        """A bookkeeping key (name starts with `__`, which no view id does)."""
+        return f"{self.prefix}:{name}"
 
     def _fence(self, view: str) -> list[str]:
         token = self._fences.get(view, "")
@@ -274,7 +299,7 @@ class RedisStore(OnlineStore):
         if self._max_payload is None:
             limit = 512 * 1024 * 1024
             try:
-                reply = self.r.config_get("proto-max-bulk-len")
+                reply = self._node_clients()[0].config_get("proto-max-bulk-len")
                 limit = int(reply.get("proto-max-bulk-len") or limit)
             except (redis.ResponseError, ValueError):  # CONFIG disabled (managed Redis): the default
                 pass
@@ -286,7 +311,28 @@ class RedisStore(OnlineStore):
     def write(self, view: str, batch: Batch, expire_offset_ms: int = 0) -> None:
         if not batch.entities:
             return
-        prefix = f"{self.prefix}:{view}:"
+        payload = self._write_payload(view, batch, expire_offset_ms)
+        if payload is None:
+            return
+        args: list[str | bytes] = [payload, *self._fence(view)]
+        self._pending.append(args)
+        try:
+            if self._conn is None:
+                self._conn = self.r.connection_pool.get_connection()
+            if not self._loaded:
+                self._write.sha = self.r.script_load(_WRITE)
+                self._loaded = True
+            self._conn.send_packed_command([_pack(["EVALSHA", self._write.sha, "0", *args])])
+            # A few batches in flight: Redis applies batch k while Python encodes the next ones.
+            while len(self._pending) > _IN_FLIGHT:
+                self._receive()
+        except (*_RETRYABLE, redis.ResponseError) as exc:
+            self._recover(exc)
+
+    def _write_payload(self, view: str, batch: Batch, expire_offset_ms: int) -> bytes | None:
+        """The write script's ARGV[1] for a batch; None when it was over Redis' limit and was written in
+        halves instead (through self.write)."""
+        prefix = self.view_prefix(view)
         expire_ms = [e // 1000 + expire_offset_ms for e in batch.expires_at_us]
         if expire_ms and max(expire_ms) > _MAX_EXPIRE_MS:
             expire_ms = [min(e, _MAX_EXPIRE_MS) for e in expire_ms]
@@ -304,21 +350,8 @@ class RedisStore(OnlineStore):
                 )
             for half in batch.split():  # each entity is still replaced atomically
                 self.write(view, half, expire_offset_ms)
-            return
-        args: list[str | bytes] = [payload, *self._fence(view)]
-        self._pending.append(args)
-        try:
-            if self._conn is None:
-                self._conn = self.r.connection_pool.get_connection()
-            if not self._loaded:
-                self._write.sha = self.r.script_load(_WRITE)
-                self._loaded = True
-            self._conn.send_packed_command([_pack(["EVALSHA", self._write.sha, "0", *args])])
-            # A few batches in flight: Redis applies batch k while Python encodes the next ones.
-            while len(self._pending) > _IN_FLIGHT:
-                self._receive()
-        except (*_RETRYABLE, redis.ResponseError) as exc:
-            self._recover(exc)
+            return None
+        return payload
 
     def _receive(self) -> None:
         assert self._conn is not None
@@ -374,7 +407,7 @@ class RedisStore(OnlineStore):
 
     # -- the read path of serving: hand-packed RESP on one kept connection, hiredis-parsed replies -------
     def log_key(self) -> str:
-        return f"{self.prefix}:__served"
+        return self.meta_key("__served")
 
     def read_many(self, reads: Sequence[ViewRead], log: bytes | None = None) -> list[list[RawRow]]:
         try:
@@ -384,9 +417,8 @@ class RedisStore(OnlineStore):
 
     def _read_many(self, reads: Sequence[ViewRead], log: bytes | None) -> list[list[RawRow]]:
         keyed = [([self.key(r.view, e) for e in r.entities], [*r.fields, META]) for r in reads]
-        commands = b"".join(_hmgets(keys, fields) for keys, fields in keyed)
         n = sum(len(keys) for keys, _ in keyed)
-        flat = self._call("read", lambda: self._roundtrip(commands, n)) if n else []
+        flat = self._call("read", lambda: self._fetch(keyed, n)) if n else []
         out, i = [], 0
         for keys, _ in keyed:
             out.append(flat[i : i + len(keys)])
@@ -394,23 +426,21 @@ class RedisStore(OnlineStore):
         if log is not None:
             # The entry holds exactly the rows returned; it rides ahead of the next round trip to Redis (the
             # next read, or flush_log()): logging costs no round trip of its own.
-            entry = _pack(
-                [
-                    "XADD",
-                    self.log_key(),
-                    "MAXLEN",
-                    "~",
-                    str(self.log_max_entries),
-                    "*",
-                    "h",
-                    log,
-                    "r",
-                    msgpack.packb(out),
-                ]
-            )
+            entry = self._log_entry(log, out)
             with self._read_lock:
                 self._log_pending.append(entry)
         return out
+
+    def _fetch(self, keyed: list[tuple[list[str], list[str]]], n: int) -> list[Any]:
+        """The HMGET reply of every (keys, fields), in order: one round trip."""
+        return self._roundtrip(b"".join(_hmgets(keys, fields) for keys, fields in keyed), n)
+
+    def _log_entry(self, header: bytes, rows: list[list[RawRow]]) -> bytes:
+        """The XADD of one served-value log entry: the request header and exactly the rows returned."""
+        max_entries = str(self.log_max_entries)
+        return _pack(
+            ["XADD", self.log_key(), "MAXLEN", "~", max_entries, "*", "h", header, "r", msgpack.packb(rows)]
+        )
 
     def flush_log(self) -> None:
         """Append the log entries still waiting for a round trip (at most the last logged read's)."""
@@ -439,16 +469,12 @@ class RedisStore(OnlineStore):
                 self.r.connection_pool.release(conn)
                 raise
             del self._log_pending[:pending]
-        for reply in (*logged, *out):
-            if isinstance(reply, redis.ResponseError):
-                raise reply
+        _raise_refusal([*logged, *out])
         return out
 
-    def _binary(self) -> redis.Redis:
+    def _binary(self) -> Any:
         if self._raw is None:
-            self._raw = redis.Redis.from_url(
-                self._url, socket_timeout=self._timeout_s, socket_connect_timeout=self._timeout_s
-            )
+            self._raw = self._client(decode_responses=False)
         return self._raw
 
     def log_entries(self, after: str | None, limit: int) -> list[LogEntry]:
@@ -469,7 +495,7 @@ class RedisStore(OnlineStore):
         return int(self._call("log length", lambda: self.r.xlen(self.log_key())))
 
     def scan(self, view: str) -> Iterator[tuple[str, Record]]:
-        prefix = f"{self.prefix}:{view}:"
+        prefix = self.view_prefix(view)
         keys = sorted(
             self._call("scan", lambda: list(self.r.scan_iter(match=_glob_escape(prefix) + "*", count=1000)))
         )
@@ -488,7 +514,7 @@ class RedisStore(OnlineStore):
                     yield k[len(prefix) :], record
 
     def delete_stale(self, view: str, generation: int) -> int:
-        pattern = _glob_escape(f"{self.prefix}:{view}:") + "*"
+        pattern = _glob_escape(self.view_prefix(view)) + "*"
         cursor, deleted = "0", 0
         script = self._scripts["delete_stale"]
         while True:
@@ -502,7 +528,7 @@ class RedisStore(OnlineStore):
                 return deleted
 
     def _watermarks(self) -> str:
-        return f"{self.prefix}:__watermarks"
+        return self.meta_key("__watermarks")
 
     def get_watermark(self, view: str) -> dict[str, Any] | None:
         value = self._call("read watermark", lambda: self.r.hget(self._watermarks(), view))
@@ -515,7 +541,7 @@ class RedisStore(OnlineStore):
 
     # -- leases -------------------------------------------------------------------------------------------
     def _lease_key(self, view: str) -> str:
-        return f"{self.prefix}:__lease:{view}"
+        return self.meta_key(f"__lease:{view}")
 
     def _lease(self, view: str, value: str, remaining_ms: int) -> Lease:
         token, _, rest = value.partition(" ")
@@ -565,44 +591,53 @@ class RedisStore(OnlineStore):
         return int(
             self._call(
                 "allocate a generation",
-                lambda: script(keys=[f"{self.prefix}:__generations"], args=[view, at_least]),
+                lambda: script(keys=[self.meta_key("__generations")], args=[view, at_least]),
             )
         )
 
     def current_generation(self, view: str) -> int:
-        value = self._call("read the generation", lambda: self.r.hget(f"{self.prefix}:__generations", view))
+        value = self._call("read the generation", lambda: self.r.hget(self.meta_key("__generations"), view))
         return int(value) if value and str(value).isdigit() else 0
 
     # -- eviction -----------------------------------------------------------------------------------------
-    def memory_policy(self) -> tuple[int, str] | None:
+    def memory_policy(self, client: redis.Redis | None = None) -> tuple[int, str] | None:
         """(maxmemory bytes, maxmemory-policy) from INFO memory, or None when the server does not say."""
-        info = self._call("INFO memory", lambda: self.r.info("memory"))
+        node = client or self.r
+        info = self._call("INFO memory", lambda: node.info("memory"))
         if "maxmemory_policy" not in info:
             return None
         return int(info.get("maxmemory") or 0), str(info["maxmemory_policy"])
 
     def eviction_risk(self) -> str | None:
-        policy = self.memory_policy()
-        if policy is None:
-            return None
-        maxmemory, name = policy
-        # Every feature key has a TTL, so volatile-* policies may evict them as well as allkeys-*.
-        if maxmemory > 0 and name != "noeviction":
-            return (
-                f"Redis at {self.url_redacted} has maxmemory {maxmemory:,} bytes with maxmemory-policy"
-                f" {name}:"
-                " when full it evicts feature keys (every one has a TTL), and the view then silently serves"
-                " absent entities"
-            )
+        for client in self._node_clients():
+            policy = self.memory_policy(client)
+            if policy is None:
+                continue
+            maxmemory, name = policy
+            # Every feature key has a TTL, so volatile-* policies may evict them as well as allkeys-*.
+            if maxmemory > 0 and name != "noeviction":
+                return (
+                    f"Redis at {self.url_redacted}{self._node_name(client)} has maxmemory {maxmemory:,} bytes"
+                    f" with maxmemory-policy {name}:"
+                    " when full it evicts feature keys (every one has a TTL), and the view then silently"
+                    " serves absent entities"
+                )
         return None
 
+    def _node_name(self, client: redis.Redis) -> str:
+        """` (node host:port)` of a cluster node; nothing for a single Redis."""
+        return ""
+
     def evicted_keys(self) -> int:
-        info = self._call("INFO stats", lambda: self.r.info("stats"))
-        return int(info.get("evicted_keys") or 0)
+        total = 0
+        for client in self._node_clients():
+            info = self._call("INFO stats", lambda client=client: client.info("stats"))
+            total += int(info.get("evicted_keys") or 0)
+        return total
 
     def instance(self) -> str:
         """A token kept in Redis: it vanishes with the data if the server restarts without persistence."""
-        key = f"{self.prefix}:__instance"
+        key = self.meta_key("__instance")
 
         def token() -> str:
             mine = uuid.uuid4().hex
@@ -612,7 +647,8 @@ class RedisStore(OnlineStore):
         return self._call("instance", token)
 
     def ping(self) -> None:
-        self._call("ping", self.r.ping)
+        for client in self._node_clients():
+            self._call("ping", client.ping)
 
     def describe(self) -> str:
         return f"redis:{self.url_redacted} prefix={self.prefix}"
@@ -636,6 +672,13 @@ _MAX_EXPIRE_MS = 253402300799999  # 9999-12-31T23:59:59.999Z: an enormous ttl ex
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _raise_refusal(replies: list[Any]) -> None:
+    """Raise the first error reply of a pipeline (read after every reply, so the connection stays usable)."""
+    for reply in replies:
+        if isinstance(reply, redis.ResponseError):
+            raise reply
 
 
 def _pack(args: list[str | bytes]) -> bytes:

@@ -1,4 +1,4 @@
-"""Fixtures for fsync's tests: a private redis-server on a free port, a fresh store per test, the dbt
+"""Fixtures for fsync's tests: a fresh store per test (the private redis-server is in ../conftest.py), the dbt
 fixture project built into a private DuckDB file."""
 
 from __future__ import annotations
@@ -9,20 +9,20 @@ from pathlib import Path
 
 import pytest
 from fstore_testing.fixture_project import DbtFixture
-from fstore_testing.redis_server import free_port, start_redis
+from fstore_testing.redis_cluster import LocalCluster, start_cluster
 
 from fsync.online.stores.base import OnlineStore
 from fsync.online.stores.redis import RedisStore
+from fsync.online.stores.redis_cluster import RedisClusterStore
 from fsync.online.stores.sqlite import SQLiteStore
 
 
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    proc = start_redis(tmp_path_factory.mktemp("redis"), port)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(10)
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A private 3-primary Redis Cluster shared by the tests that only read and write (never stop a node)."""
+    cluster = start_cluster(tmp_path_factory.mktemp("redis-cluster"))
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -30,11 +30,30 @@ def store_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(params=["sqlite", "redis", "redis-cluster"])
+def any_store_kind(request: pytest.FixtureRequest) -> str:
+    """Every online store: the shared contract suite runs on each."""
+    return str(request.param)
+
+
 @pytest.fixture
-def store(store_kind: str, redis_url: str, tmp_path: Path) -> Iterator[OnlineStore]:
+def any_store_url(any_store_kind: str, request: pytest.FixtureRequest) -> str:
+    """The URL of the Redis (single or cluster) that `any_store_kind` names; '' for SQLite."""
+    if any_store_kind == "redis":
+        return str(request.getfixturevalue("redis_url"))
+    if any_store_kind == "redis-cluster":
+        return str(request.getfixturevalue("redis_cluster").url)
+    return ""
+
+
+@pytest.fixture
+def store(any_store_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OnlineStore]:
     s: OnlineStore
-    if store_kind == "redis":
-        s = RedisStore(redis_url, prefix=f"t{uuid.uuid4().hex[:8]}")
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    if any_store_kind == "redis":
+        s = RedisStore(request.getfixturevalue("redis_url"), prefix=prefix)
+    elif any_store_kind == "redis-cluster":
+        s = RedisClusterStore(request.getfixturevalue("redis_cluster").url, prefix=prefix)
     else:
         s = SQLiteStore(tmp_path / "online.sqlite")
     yield s

@@ -1,7 +1,7 @@
 """Concurrent pushes of one view into one store: randomized, seeded interleavings of full and incremental
-pushes (threads in this process and `fsync push` processes, both stores) end, key by key, equal to a clean
-push at the as-of of the last push that completed. A second push waits (--wait) or reports the view busy
-(exit 3, nothing written); a lease whose holder died does not block the next push."""
+pushes (threads in this process and `fsync push` processes; SQLite, Redis and Redis Cluster) end, key by
+key, equal to a clean push at the as-of of the last push that completed. A second push waits (--wait) or
+reports the view busy (exit 3, nothing written); a lease whose holder died does not block the next push."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import pytest
 from fstore_testing.artifacts import fv_meta, write_artifacts
 from fstore_testing.cli import fsync
 from fstore_testing.dbt import ROOT
-from fstore_testing.stores import open_store_from_env, project_env, served, store_settings
+from fstore_testing.stores import open_store_from_env, project_env, served_from_env, store_settings
 
 from fsync.manifest import load_manifest
 from fsync.online.push import PushOptions, push
@@ -82,12 +82,7 @@ def _subprocess(env: dict[str, str], as_of: datetime, full: bool, wait: float) -
 
 
 def _served(env: dict[str, str], now: datetime) -> dict[str, tuple[object, ...]]:
-    # Leave out entities that expire within minutes of `now`: Redis drops them on its own (wall) clock.
-    store = open_store_from_env(env)
-    try:
-        return served(store, "fv:_", now + timedelta(minutes=10))
-    finally:
-        store.close()
+    return served_from_env(env, "fv:_", now)
 
 
 @pytest.fixture
@@ -100,8 +95,9 @@ def db(tmp_path: Path) -> Path:
 
 
 def test_randomized_interleavings_end_equal_to_a_clean_push(
-    tmp_path: Path, db: Path, store_kind: str, redis_url: str
+    tmp_path: Path, db: Path, any_store_kind: str, any_store_url: str
 ) -> None:
+    store_kind, redis_url = any_store_kind, any_store_url
     rng = random.Random(8)
     contended = 0
     for round_no in range(3):
@@ -152,9 +148,9 @@ def test_randomized_interleavings_end_equal_to_a_clean_push(
 
 
 def test_a_dead_holder_does_not_block_and_a_live_one_is_reported(
-    tmp_path: Path, db: Path, store_kind: str, redis_url: str
+    tmp_path: Path, db: Path, any_store_kind: str, any_store_url: str
 ) -> None:
-    env = _env(tmp_path, db, store_settings(store_kind, redis_url, tmp_path))
+    env = _env(tmp_path, db, store_settings(any_store_kind, any_store_url, tmp_path))
     store = open_store_from_env(env)
     # A live holder (this process): the push reports the view busy, exit 3, and writes nothing.
     me = {"pid": os.getpid(), "host": os.uname().nodename}
@@ -175,12 +171,13 @@ def test_a_dead_holder_does_not_block_and_a_live_one_is_reported(
 
 @pytest.mark.parametrize("stale", [False, True])
 def test_a_push_that_lost_its_lease_writes_nothing_more(
-    tmp_path: Path, store_kind: str, redis_url: str, stale: bool
+    tmp_path: Path, any_store_kind: str, any_store_url: str, stale: bool
 ) -> None:
-    """The fence: once another push holds the lease, every write of the old holder is refused."""
+    """The fence: once another push holds the lease, every write of the old holder is refused (on a cluster,
+    on every primary: the batch below spreads over all of them)."""
     from fsync.online.stores.base import Batch, LeaseLost
 
-    env = store_settings(store_kind, redis_url, tmp_path)
+    env = store_settings(any_store_kind, any_store_url, tmp_path)
     first, second = open_store_from_env(env), open_store_from_env(env)
     assert first.acquire_lease("v", "a" * 32, {}, 0.2 if stale else 60) is None
     batch = Batch(["x"], ["1"], [0], [4 * 10**15], [["i1"]], 1)
@@ -194,9 +191,10 @@ def test_a_push_that_lost_its_lease_writes_nothing_more(
         first.release_lease("v", "a" * 32)
         first._fences["v"] = "a" * 32  # type: ignore[attr-defined]  # as if it still believed it held it
         assert second.acquire_lease("v", "b" * 32, {}, 60) is None
-    with pytest.raises(LeaseLost):
-        first.write("v", Batch(["x"], ["2"], [0], [4 * 10**15], [["i2"]], 1))
-        first.flush()
+    for entity in map(str, range(2, 12)):  # ten entities: every primary of a cluster gets some
+        with pytest.raises(LeaseLost):
+            first.write("v", Batch(["x"], [entity], [0], [4 * 10**15], [["i2"]], 1))
+            first.flush()
     with pytest.raises(LeaseLost):
         first.delete_stale("v", 9)
     with pytest.raises(LeaseLost):

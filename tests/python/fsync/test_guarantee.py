@@ -141,18 +141,28 @@ def test_a_later_compile_or_docs_run_does_not_mask_failed_tests(
     dbt_fixture: DbtFixture, builds: dict, tmp_path: Path, command: tuple[str, ...]
 ) -> None:
     """`dbt build` (a test fails), then `dbt compile` / `dbt docs generate` rewrites run_results.json with
-    every node `success`: health comes only from the invocation that built and tested the views."""
-    target = tmp_path / "target"
-    shutil.copytree(builds["t1"][1], target)
-    res = dbt_fixture.dbt(*command, "--target-path", str(target), "--vars", json.dumps({"as_of": str(T1)}))
-    assert res.returncode == 0, res.stdout[-3000:]
-    results = json.loads((target / "run_results.json").read_text())
-    assert results["args"]["which"] == command[-1]
-    assert all(r["status"] == "success" for r in results["results"])  # what masked the failed test
-    env = _env((builds["t1"][0], target), store_settings("sqlite", "", tmp_path))
-    res = fsync(env, "push", "--as-of", T1.isoformat())
-    assert res.exit_code == 1, res.output
-    assert f"was written by `dbt {command[-1]}`, which neither builds nor tests models" in res.output
-    store = open_store_from_env(env)
-    assert store.get_watermark("guarded_stats:_") is None and store.snapshot("guarded_stats:_", T1) == {}
-    store.close()
+    every node `success`: health comes only from the invocations that built and tested the views. Whether
+    fsync recorded the build before (its record in target/fsync/) or not, the view is refused."""
+    for recorded in (False, True):
+        target = tmp_path / f"target-{recorded}"
+        shutil.copytree(builds["t1"][1], target)
+        shutil.rmtree(target / "fsync", ignore_errors=True)
+        env = _env((builds["t1"][0], target), store_settings("sqlite", "", tmp_path / str(recorded)))
+        if recorded:
+            assert fsync(env, "views").exit_code == 0  # fsync reads (and records) the build
+        as_of = json.dumps({"as_of": str(T1)})
+        res = dbt_fixture.dbt(*command, "--target-path", str(target), "--vars", as_of)
+        assert res.returncode == 0, res.stdout[-3000:]
+        results = json.loads((target / "run_results.json").read_text())
+        assert results["args"]["which"] == command[-1]
+        assert all(r["status"] == "success" for r in results["results"])  # what would mask the failed test
+        res = fsync(env, "push", "--as-of", T1.isoformat())
+        assert res.exit_code == 1, res.output
+        if recorded:
+            assert "guarded_stats: its tests did not pass: accepted_values_guarded_stats_f_int" in res.output
+            assert "user_stats@2: full push" in res.output  # the healthy views are published
+        else:
+            assert f"was written by `dbt {command[-1]}`, which neither builds nor tests models" in res.output
+        store = open_store_from_env(env)
+        assert store.get_watermark("guarded_stats:_") is None and store.snapshot("guarded_stats:_", T1) == {}
+        store.close()

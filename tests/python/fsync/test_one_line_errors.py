@@ -150,6 +150,34 @@ def _bad_port(port: str) -> Callable[[Path], Case]:
     return make
 
 
+def _cluster_down(tmp: Path) -> Case:
+    env = {**_redis_env(f"redis://127.0.0.1:{free_port()}/0"), "FSYNC_REDIS_CLUSTER": "true"}
+    return Case(["push", "--as-of", T], 3, "Redis Cluster at redis://127.0.0.1:", env)
+
+
+def _not_a_cluster(tmp: Path) -> Case:
+    env = {**_redis_env(_redis(tmp)), "FSYNC_REDIS_CLUSTER": "true"}
+    return Case(["push", "--as-of", T], 3, "Redis Cluster at redis://127.0.0.1:", env)
+
+
+def _cluster_brace_prefix(tmp: Path) -> Case:
+    env = {**_redis_env("redis://127.0.0.1:1/0"), "FSYNC_REDIS_CLUSTER": "true", "FSYNC_KEY_PREFIX": "a{b}"}
+    return Case(["push", "--as-of", T], 2, "holds a brace", env)
+
+
+def _spark_dir(tmp: Path, delta: bool) -> Case:
+    path = tmp / "target" / "manifest.json"
+    doc = json.loads(path.read_text())
+    doc["metadata"]["adapter_type"] = "spark"
+    path.write_text(json.dumps(doc))
+    warehouse = tmp / "spark-warehouse"
+    if delta:
+        (warehouse / "main.db" / "fv" / "_delta_log").mkdir(parents=True)
+        return Case(["push", "--as-of", T], 2, "is a Delta table", {"FSYNC_SPARK_WAREHOUSE": str(warehouse)},
+                    per_view=True)
+    return Case(["push", "--as-of", T], 2, "Spark warehouse dir", {"FSYNC_SPARK_WAREHOUSE": str(warehouse)})
+
+
 def _unwritable_out(tmp: Path) -> Case:
     (tmp / "a_file").write_text("")
     return Case(["catalog", "--out", str(tmp / "a_file" / "site"), "--no-profile"], 2, "a_file")
@@ -186,6 +214,11 @@ CASES: dict[str, Callable[[Path], Case]] = {
     "redis port abc": _bad_port("abc"),
     "tampered watermark": _tampered_watermark,
     "tampered hash": _tampered_hash,
+    "redis cluster down": _cluster_down,
+    "redis not a cluster": _not_a_cluster,
+    "redis cluster brace prefix": _cluster_brace_prefix,
+    "spark warehouse missing": lambda tmp: _spark_dir(tmp, delta=False),
+    "spark delta table": lambda tmp: _spark_dir(tmp, delta=True),
     "unwritable --out": _unwritable_out,
     "unwritable --lock-file": _unwritable_lock,
 }
@@ -251,7 +284,8 @@ def test_one_line_error(tmp_path: Path, name: str, as_json: bool) -> None:
             if "fsync_watermarks" in tables:
                 assert con.execute("select count(*) from fsync_watermarks").fetchone() == (0,)
             con.close()
-        if "FSYNC_REDIS_URL" in env and "port" not in name and name != "tampered hash":
+        reachable = "port" not in name and not name.startswith("redis cluster")
+        if "FSYNC_REDIS_URL" in env and reachable and name != "tampered hash":
             client = redis.Redis.from_url(env["FSYNC_REDIS_URL"], decode_responses=True)
             assert client.hget("e:__watermarks", "fv:_") in (None, "{not json")
     finally:

@@ -54,6 +54,8 @@ SESSION = [
         (
             "stg_users",
             [
+                "legacy_purchase_count_pacific",  # the demo's legacy tables (fsync audit) use its users too
+                "legacy_purchase_count_utc",
                 "user_purchase_features@1",
                 "user_purchase_features@2",
                 "user_session_features",
