@@ -74,6 +74,21 @@ class Timing:
         return min(self.cpu)
 
 
+def reuse_generated(db_path: Path, meta: str) -> bool:
+    """True when `db_path` already holds the data `meta` describes (bench.meta); otherwise remove the stale
+    file so the caller generates it again."""
+    if db_path.exists():
+        with duckdb.connect(str(db_path), read_only=True) as con:
+            try:
+                if con.execute("select meta from bench.meta").fetchone() == (meta,):
+                    return True
+            except duckdb.CatalogException:
+                pass
+        db_path.unlink()
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    return False
+
+
 def materialize(con: duckdb.DuckDBPyConnection, table: str, sql: str) -> float:
     """Seconds to run `sql` into a temp table: every row is produced, so DuckDB cannot skip work."""
     start = time.perf_counter()

@@ -26,6 +26,7 @@ from _common import (  # noqa: E402
     compile_inline,
     materialize,
     peak_rss_bytes,
+    reuse_generated,
     timed_run,
 )
 
@@ -58,15 +59,8 @@ def _uniform(*args: str) -> str:
 def generate(db_path: Path, scale: Scale) -> None:
     """bench.purchases (events over 2024), bench.labels (the spine), bench.user_features (10 per user)."""
     meta = f"v{DATA_VERSION} {scale}"
-    if db_path.exists():
-        with duckdb.connect(str(db_path), read_only=True) as con:
-            try:
-                if con.execute("select meta from bench.meta").fetchone() == (meta,):
-                    return
-            except duckdb.CatalogException:
-                pass
-        db_path.unlink()
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    if reuse_generated(db_path, meta):
+        return
     slot_us = YEAR_US // scale.feature_rows_per_user
     with duckdb.connect(str(db_path)) as con:
         con.execute(f"""

@@ -20,7 +20,14 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Timing, assert_same_result, compile_inline, materialize, timed_run  # noqa: E402
+from _common import (  # noqa: E402
+    Timing,
+    assert_same_result,
+    compile_inline,
+    materialize,
+    reuse_generated,
+    timed_run,
+)
 
 DATA_VERSION = 1
 START = date(2024, 1, 1)
@@ -40,15 +47,8 @@ SCALES = {"S": Scale(10_000, 180, 1_000_000), "M": Scale(100_000, 365, 10_000_00
 def generate(db_path: Path, scale: Scale) -> None:
     """bench.users and bench.purchases: events uniform over users and over the spine's days."""
     meta = f"v{DATA_VERSION} {scale}"
-    if db_path.exists():
-        with duckdb.connect(str(db_path), read_only=True) as con:
-            try:
-                if con.execute("select meta from bench.meta").fetchone() == (meta,):
-                    return
-            except duckdb.CatalogException:
-                pass
-        db_path.unlink()
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    if reuse_generated(db_path, meta):
+        return
     span_us = scale.days * 86_400_000_000
     with duckdb.connect(str(db_path)) as con:
         con.execute(f"""
