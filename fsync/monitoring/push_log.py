@@ -9,14 +9,13 @@ it (docs/availability.md).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from fsync.errors import FsyncError, InfraUnavailable
 from fsync.online import push_log
 from fsync.online.stores.base import OnlineStore
-from fsync.warehouse import Warehouse, open_postgres, quote
+from fsync.serving.export import export_tables, open_writable
+from fsync.warehouse import Warehouse
 
 DEFAULT_PUSH_TABLE = "fsync_push_log"
 COLUMNS = (
@@ -48,24 +47,17 @@ class PushLogExport:
 def export_push_log(
     store: OnlineStore, warehouse: Warehouse, table: str = DEFAULT_PUSH_TABLE, batch_size: int = 100
 ) -> PushLogExport:
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?", table):
-        raise FsyncError(f"--push-table {table!r}: write NAME or SCHEMA.NAME (letters, digits, underscores).")
-    schema, _, name = table.rpartition(".")
-    qualified = (f"{quote(schema)}." if schema else "") + quote(name)
-    marks = (f"{quote(schema)}." if schema else "") + quote("fsync_log_exports")
-    ddl = [
-        f"create table if not exists {qualified} ({', '.join(f'{quote(n)} {t}' for n, t in COLUMNS)})",
-        f"create table if not exists {marks} (destination varchar primary key, last_id varchar not null)",
-    ]
-    if schema:
-        ddl.insert(0, f"create schema if not exists {quote(schema)}")
+    tables = export_tables(table, "--push-table", COLUMNS)
+    qualified, marks = tables.qualified, tables.marks
     duck = warehouse.kind == "duckdb"
     p = "?" if duck else "%s"
-    con = _connect(warehouse)
+    con = open_writable(warehouse)
+    if duck:
+        con.execute("set TimeZone = 'UTC'")
     summary = PushLogExport(table)
     try:
         cur = con if duck else con.cursor()
-        for sql in ddl:
+        for sql in tables.create:
             cur.execute(sql)
         if not duck:
             con.commit()
@@ -119,20 +111,3 @@ def export_push_log(
     finally:
         con.close()
     return summary
-
-
-def _connect(warehouse: Warehouse) -> Any:
-    if warehouse.kind == "duckdb":
-        import duckdb
-
-        assert warehouse.duckdb_path is not None
-        try:
-            con = duckdb.connect(str(warehouse.duckdb_path))
-        except duckdb.IOException as exc:
-            raise InfraUnavailable(
-                f"cannot open the DuckDB warehouse {warehouse.duckdb_path} for writing (is dbt running?):"
-                f" {exc}"
-            ) from None
-        con.execute("set TimeZone = 'UTC'")
-        return con
-    return open_postgres(warehouse.postgres_dsn or "")

@@ -46,6 +46,49 @@ COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class ExportTables:
+    """Where an export writes in the warehouse: its table and the shared watermark table, both quoted, and the
+    statements that create them (and their schema)."""
+
+    qualified: str
+    marks: str
+    create: list[str]
+
+
+def export_tables(table: str, option: str, columns: tuple[tuple[str, str], ...]) -> ExportTables:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?", table):
+        raise FsyncError(f"{option} {table!r}: write NAME or SCHEMA.NAME (letters, digits, underscores).")
+    schema, _, name = table.rpartition(".")
+    in_schema = f"{quote(schema)}." if schema else ""
+    qualified, marks = in_schema + quote(name), in_schema + quote("fsync_log_exports")
+    create = [
+        f"create table if not exists {qualified} ({', '.join(f'{quote(n)} {t}' for n, t in columns)})",
+        f"create table if not exists {marks} (destination varchar primary key, last_id varchar not null)",
+    ]
+    if schema:
+        create.insert(0, f"create schema if not exists {quote(schema)}")
+    return ExportTables(qualified, marks, create)
+
+
+def open_writable(warehouse: Warehouse) -> Any:
+    """A read-write connection to the warehouse (DuckDB or PostgreSQL); exit 3 while dbt holds DuckDB."""
+    if warehouse.kind == "duckdb":
+        import duckdb
+
+        assert warehouse.duckdb_path is not None
+        try:
+            return duckdb.connect(str(warehouse.duckdb_path))
+        except duckdb.IOException as exc:
+            raise InfraUnavailable(
+                f"cannot open the DuckDB warehouse {warehouse.duckdb_path} for writing (is dbt running?):"
+                f" {exc}"
+            ) from None
+    from fsync.warehouse import open_postgres
+
+    return open_postgres(warehouse.postgres_dsn or "")
+
+
 def _arrow_schema() -> Any:
     import pyarrow as pa
 
@@ -134,42 +177,18 @@ class WarehouseDestination(Destination):
     """A table of the warehouse (DuckDB or PostgreSQL), with its watermark in `fsync_log_exports`."""
 
     def __init__(self, warehouse: Warehouse, table: str) -> None:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?", table):
-            raise FsyncError(f"--table {table!r}: write NAME or SCHEMA.NAME (letters, digits, underscores).")
+        tables = export_tables(table, "--table", COLUMNS)
         self.kind = warehouse.kind
         self.table = table
         self.name = f"warehouse:{table}"
-        schema, _, name = table.rpartition(".")
-        self.qualified = (f"{quote(schema)}." if schema else "") + quote(name)
-        self.marks = (f"{quote(schema)}." if schema else "") + quote("fsync_log_exports")
-        ddl_types = {"varchar": "varchar", "timestamp": "timestamp", "integer": "integer"}
-        columns = ", ".join(f"{quote(n)} {ddl_types[k]}" for n, k in COLUMNS)
-        create = [
-            f"create table if not exists {self.qualified} ({columns})",
-            f"create table if not exists {self.marks}"
-            " (destination varchar primary key, last_id varchar not null)",
-        ]
-        if schema:
-            create.insert(0, f"create schema if not exists {quote(schema)}")
+        self.qualified, self.marks = tables.qualified, tables.marks
+        self.con: Any = open_writable(warehouse)
         if self.kind == "duckdb":
-            import duckdb
-
-            assert warehouse.duckdb_path is not None
-            try:
-                self.con: Any = duckdb.connect(str(warehouse.duckdb_path))
-            except duckdb.IOException as exc:
-                raise InfraUnavailable(
-                    f"cannot open the DuckDB warehouse {warehouse.duckdb_path} for writing (is dbt running?):"
-                    f" {exc}"
-                ) from None
-            for sql in create:
+            for sql in tables.create:
                 self.con.execute(sql)
         else:
-            from fsync.warehouse import open_postgres
-
-            self.con = open_postgres(warehouse.postgres_dsn or "")
             with self.con.cursor() as cur:
-                for sql in create:
+                for sql in tables.create:
                     cur.execute(sql)
             self.con.commit()
 
