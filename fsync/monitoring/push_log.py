@@ -14,7 +14,7 @@ from typing import Any
 
 from fsync.online import push_log
 from fsync.online.stores.base import OnlineStore
-from fsync.serving.export import export_tables, open_writable
+from fsync.serving.export import claim_batch, create_export_tables, export_tables, open_writable
 from fsync.warehouse import Warehouse
 
 DEFAULT_PUSH_TABLE = "fsync_push_log"
@@ -56,11 +56,8 @@ def export_push_log(
         con.execute("set TimeZone = 'UTC'")
     summary = PushLogExport(table)
     try:
+        create_export_tables(con, warehouse.kind, tables)
         cur = con if duck else con.cursor()
-        for sql in tables.create:
-            cur.execute(sql)
-        if not duck:
-            con.commit()
         destination = f"push_log:{table}"
         cur.execute(f"select last_id from {marks} where destination = {p}", [destination])
         found = cur.fetchall()
@@ -100,8 +97,10 @@ def export_push_log(
             else:
                 from psycopg2.extras import execute_batch
 
-                execute_batch(cur, insert, rows, page_size=1000)
-                cur.execute(upsert, [destination, entries[-1].id])
+                is_new = claim_batch(cur, marks, destination, entries[-1].id)
+                if is_new is not None:
+                    execute_batch(cur, insert, [r for r in rows if is_new(r[0])], page_size=1000)
+                    cur.execute(upsert, [destination, entries[-1].id])
                 con.commit()
             mark = entries[-1].id
             summary.entries += len(entries)

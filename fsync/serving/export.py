@@ -71,6 +71,20 @@ def export_tables(table: str, option: str, columns: tuple[tuple[str, str], ...])
     return ExportTables(qualified, marks, create)
 
 
+def create_export_tables(con: Any, kind: str, tables: ExportTables) -> None:
+    if kind == "duckdb":  # one writer per DuckDB file: no race
+        for sql in tables.create:
+            con.execute(sql)
+        return
+    with con.cursor() as cur:
+        # Two exports at once both run `create ... if not exists`; PostgreSQL raises a unique violation on the
+        # catalog for the second unless they are serialized.
+        cur.execute("select pg_advisory_xact_lock(hashtext('fsync_log_exports'))")
+        for sql in tables.create:
+            cur.execute(sql)
+    con.commit()
+
+
 def open_writable(warehouse: Warehouse) -> Any:
     """A read-write connection to the warehouse (DuckDB or PostgreSQL); exit 3 while dbt holds DuckDB."""
     if warehouse.kind == "duckdb":
@@ -87,6 +101,19 @@ def open_writable(warehouse: Warehouse) -> Any:
     from fsync.warehouse import open_postgres
 
     return open_postgres(warehouse.postgres_dsn or "")
+
+
+def claim_batch(cur: Any, marks: str, destination: str, last: str) -> Callable[[str], bool] | None:
+    """PostgreSQL, inside the batch's transaction: serialize the exporters of `destination` (a
+    transaction-scoped advisory lock) and re-read its watermark, so two `fsync logs export` runs at once never
+    insert a record twice. None when the batch is already held (up to `last`), else which ids to insert."""
+    cur.execute("select pg_advisory_xact_lock(hashtext(%s))", [destination])
+    cur.execute(f"select last_id from {marks} where destination = %s", [destination])
+    row = cur.fetchone()
+    held = log_id_key(str(row[0])) if row else None
+    if held is not None and held >= log_id_key(last):
+        return None
+    return lambda log_id: held is None or log_id_key(log_id) > held
 
 
 def _arrow_schema() -> Any:
@@ -183,14 +210,7 @@ class WarehouseDestination(Destination):
         self.name = f"warehouse:{table}"
         self.qualified, self.marks = tables.qualified, tables.marks
         self.con: Any = open_writable(warehouse)
-        if self.kind == "duckdb":
-            for sql in tables.create:
-                self.con.execute(sql)
-        else:
-            with self.con.cursor() as cur:
-                for sql in tables.create:
-                    cur.execute(sql)
-            self.con.commit()
+        create_export_tables(self.con, self.kind, tables)
 
     def watermark(self) -> str | None:
         sql = f"select last_id from {self.marks} where destination = {'?' if self.kind == 'duckdb' else '%s'}"
@@ -223,9 +243,13 @@ class WarehouseDestination(Destination):
             return
         from psycopg2.extras import execute_values
 
-        table = _table(rows).to_pylist()
         names = [n for n, _ in COLUMNS]
         with self.con.cursor() as cur:
+            is_new = claim_batch(cur, self.marks, self.table, last)
+            if is_new is None:
+                self.con.commit()
+                return
+            table = [r for r in _table(rows).to_pylist() if is_new(r["log_id"])]
             execute_values(
                 cur,
                 f"insert into {self.qualified} ({', '.join(quote(n) for n in names)}) values %s",
